@@ -1,0 +1,82 @@
+"""The reader read API (/api/v1/): thin views over selectors and the reading seam."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.exceptions import ApplicationError
+
+from . import selectors
+from .models import Article
+from .reading import read_article
+from .serializers import ArticleDetailSerializer, ArticleSummarySerializer, PublicationSerializer
+
+MAX_QUERY_LENGTH = 200
+
+
+class PublicationListView(generics.ListAPIView):
+    serializer_class = PublicationSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.publications_list()
+
+
+class ArticleFilterSerializer(serializers.Serializer[Any]):
+    publication = serializers.SlugField(required=False, max_length=80)
+    topic = serializers.SlugField(required=False, max_length=80)
+    q = serializers.CharField(required=False, max_length=MAX_QUERY_LENGTH, trim_whitespace=True)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("publication", str, description="A title's slug"),
+        OpenApiParameter("topic", str, description="A topic's slug"),
+        OpenApiParameter("q", str, description="Words in the title, standfirst or byline"),
+    ]
+)
+class ArticleListView(generics.ListAPIView):
+    serializer_class = ArticleSummarySerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        filters = ArticleFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return selectors.article_list(**filters.validated_data)
+
+
+class TopStoriesView(APIView):
+    @extend_schema(responses=ArticleSummarySerializer(many=True))
+    def get(self, request: Request) -> Response:
+        articles = selectors.top_stories()
+        return Response(ArticleSummarySerializer(articles, many=True).data)
+
+
+class PicksView(APIView):
+    @extend_schema(responses=ArticleSummarySerializer(many=True))
+    def get(self, request: Request) -> Response:
+        articles = selectors.editorial_picks()
+        return Response(ArticleSummarySerializer(articles, many=True).data)
+
+
+class ArticleDetailView(APIView):
+    """Reading an article through the API spends the meter, exactly like the page."""
+
+    @extend_schema(responses=ArticleDetailSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        try:
+            read = read_article(request=request, slug=slug)
+        except Article.DoesNotExist:
+            raise ApplicationError(
+                "No article with that slug.", code="not_found", status_code=404
+            ) from None
+        response = Response(ArticleDetailSerializer(read.payload()).data)
+        if read.decision.level != "free":
+            patch_cache_control(response, private=True, no_store=True)
+            patch_vary_headers(response, ["Cookie", "Authorization"])
+        return response

@@ -1,0 +1,182 @@
+"""Reads of the catalogue: listings, Top stories, Our Picks, Related Stories.
+
+Each selector is one query (plus one prefetch of topics where summaries need them).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
+
+from .models import Article, EditorialPick, Publication, Topic
+
+TOP_STORY_CANDIDATES = 300
+RELATED_LIMIT = 6
+RELATED_CACHE_SECONDS = 600
+
+
+def article_summaries() -> QuerySet[Article]:
+    """Articles with what a summary shows, never loading the body."""
+    return (
+        Article.objects.select_related("publication")
+        .defer("body")
+        .prefetch_related(Prefetch("topics", queryset=Topic.objects.only("slug", "name")))
+    )
+
+
+def article_list(
+    *, publication: str | None = None, topic: str | None = None, q: str | None = None
+) -> QuerySet[Article]:
+    qs = article_summaries().order_by("-published_at", "-id")
+    if publication:
+        qs = qs.filter(publication__slug=publication)
+    if topic:
+        qs = qs.filter(topics__slug=topic)
+    if q:
+        # Search titles, standfirsts and authors only: the body may be paywalled text.
+        for term in q.split()[:8]:
+            qs = qs.filter(
+                Q(title__icontains=term) | Q(standfirst__icontains=term) | Q(author__icontains=term)
+            )
+    return qs
+
+
+def article_get(*, slug: str) -> Article:
+    """The article page's article: one query for article, title and publisher, one for topics."""
+    return (
+        Article.objects.select_related("publication__publisher")
+        .prefetch_related(Prefetch("topics", queryset=Topic.objects.only("slug", "name")))
+        .get(slug=slug)
+    )
+
+
+def top_score(*, news_value: int, published_at: datetime, now: datetime) -> float:
+    """Hacker-News-style decay: news value over age, so big stories stay up longer."""
+    age_hours = max((now - published_at).total_seconds() / 3600, 0.0)
+    return (news_value + 1) / math.pow(age_hours + 2, 1.2)
+
+
+def top_stories(*, limit: int = 10, now: datetime | None = None) -> list[Article]:
+    now = now or timezone.now()
+    candidates = list(
+        article_summaries()
+        .filter(published_at__lte=now)
+        .order_by("-published_at")[:TOP_STORY_CANDIDATES]
+    )
+    candidates.sort(
+        key=lambda a: top_score(news_value=a.news_value, published_at=a.published_at, now=now),
+        reverse=True,
+    )
+    return candidates[:limit]
+
+
+def editorial_picks(*, now: datetime | None = None, limit: int = 8) -> list[Article]:
+    now = now or timezone.now()
+    picks = (
+        EditorialPick.objects.filter(starts_at__lte=now)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .filter(article__published_at__lte=now)
+        .select_related("article__publication")
+        .defer("article__body")
+        .prefetch_related(Prefetch("article__topics", queryset=Topic.objects.only("slug", "name")))
+        .order_by("position", "-starts_at")
+    )
+    seen: set[int] = set()
+    articles: list[Article] = []
+    for pick in picks[: limit * 2]:
+        if pick.article_id not in seen:
+            seen.add(pick.article_id)
+            articles.append(pick.article)
+    return articles[:limit]
+
+
+def related_articles(*, article: Article, limit: int = RELATED_LIMIT) -> list[Article]:
+    """Same topics first (most shared first), then same title, newest first; never itself.
+
+    One query for the candidates (topic overlap counted in a subquery), one prefetch.
+    """
+    through = Article.topics.through
+    article_topics = through.objects.filter(article_id=article.pk).values("topic_id")
+    shared = (
+        through.objects.filter(article_id=OuterRef("pk"), topic_id__in=article_topics)
+        .order_by()
+        .values("article_id")
+        .annotate(n=Count("topic_id"))
+        .values("n")  # type: ignore[misc]
+    )
+    candidates = (
+        article_summaries()
+        .exclude(pk=article.pk)
+        .filter(
+            Q(pk__in=through.objects.filter(topic_id__in=article_topics).values("article_id"))
+            | Q(publication_id=article.publication_id)
+        )
+        .annotate(shared_topics=Coalesce(Subquery(shared, output_field=IntegerField()), Value(0)))
+        .order_by("-shared_topics", "-published_at", "-id")
+    )
+    return list(candidates[:limit])
+
+
+def related_summaries(*, article: Article) -> list[dict[str, object]]:
+    """Related stories as summary dicts, cached per article: the hot path reuses them."""
+    from .serializers import ArticleSummarySerializer
+
+    key = f"related:v1:{article.pk}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    data = ArticleSummarySerializer(related_articles(article=article), many=True).data
+    result = [dict(item) for item in data]
+    cache.set(key, result, RELATED_CACHE_SECONDS)
+    return result
+
+
+def publications_list() -> QuerySet[Publication]:
+    return Publication.objects.select_related("publisher").order_by("name")
+
+
+def topics_with_counts() -> QuerySet[Topic]:
+    return Topic.objects.annotate(n=Count("articles")).order_by("name")
+
+
+def latest_by_topic(
+    *, per_topic: int = 4, now: datetime | None = None
+) -> list[tuple[Topic, list[Article]]]:
+    """Home page sections: the newest few articles of every topic, in one query
+    (a window function ranks each topic's articles)."""
+    now = now or timezone.now()
+    through = Article.topics.through
+    rows = (
+        through.objects.filter(article__published_at__lte=now)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=F("topic_id"),
+                order_by=[F("article__published_at").desc(), F("article_id").desc()],
+            )
+        )
+        .filter(rank__lte=per_topic)  # type: ignore[misc]
+        .select_related("topic", "article__publication")
+        .defer("article__body")
+        .order_by("topic__name", "rank")
+    )
+    sections: dict[int, tuple[Topic, list[Article]]] = {}
+    for row in rows:
+        sections.setdefault(row.topic_id, (row.topic, []))[1].append(row.article)
+    return list(sections.values())

@@ -1,0 +1,97 @@
+"""The reader's pages: server-rendered, no JavaScript needed."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.cache import patch_cache_control, patch_vary_headers
+
+from . import selectors
+from .models import Article, Publication, Topic
+from .reading import read_article
+
+PAGE_SIZE = 20
+
+
+def _page(request: HttpRequest, qs):  # type: ignore[no-untyped-def]
+    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    top = selectors.top_stories(limit=9)
+    return render(
+        request,
+        "articles/home.html",
+        {
+            "lead": top[0] if top else None,
+            "top_stories": top[1:],
+            "picks": selectors.editorial_picks(),
+            "sections": selectors.latest_by_topic(per_topic=4),
+        },
+    )
+
+
+def publication(request: HttpRequest, slug: str) -> HttpResponse:
+    pub = get_object_or_404(Publication.objects.select_related("publisher"), slug=slug)
+    page = _page(request, selectors.article_list(publication=pub.slug))
+    return render(request, "articles/publication.html", {"publication": pub, "page": page})
+
+
+def topic(request: HttpRequest, slug: str) -> HttpResponse:
+    t = get_object_or_404(Topic, slug=slug)
+    page = _page(request, selectors.article_list(topic=t.slug))
+    return render(request, "articles/topic.html", {"topic": t, "page": page})
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    q = (request.GET.get("q") or "").strip()[:200]
+    page = _page(request, selectors.article_list(q=q)) if q else None
+    return render(request, "articles/search.html", {"q": q, "page": page})
+
+
+def publications(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "articles/publications.html", {"publications": selectors.publications_list()}
+    )
+
+
+def article(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        read = read_article(request=request, slug=slug)
+    except Article.DoesNotExist:
+        raise Http404("No such article") from None
+    a = read.article
+    json_ld = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": a.title,
+        "description": a.standfirst,
+        "datePublished": a.published_at.isoformat(),
+        "author": {"@type": "Person", "name": a.author},
+        "publisher": {"@type": "Organization", "name": a.publication.name},
+        "isAccessibleForFree": read.decision.level == "free",
+    }
+    if read.decision.level != "free":
+        json_ld["hasPart"] = {
+            "@type": "WebPageElement",
+            "isAccessibleForFree": False,
+            "cssSelector": ".paywalled-content",
+        }
+    response = render(
+        request,
+        "articles/article.html",
+        {
+            "article": a,
+            "read": read,
+            "decision": read.decision,
+            "related": read.related,
+            "json_ld": json.dumps(json_ld).replace("<", "\\u003c"),
+        },
+    )
+    if read.decision.level != "free":
+        patch_cache_control(response, private=True, no_store=True)
+        patch_vary_headers(response, ["Cookie", "Authorization"])
+    return response

@@ -1,0 +1,54 @@
+from django.conf import settings
+from django.db import models
+
+
+class SubscriptionStatus(models.TextChoices):
+    NONE = "none", "No subscription"
+    TRIALING = "trialing", "Free trial"
+    ACTIVE = "active", "Active"
+    PAST_DUE = "past_due", "Payment overdue"
+    CANCELED = "canceled", "Canceled"
+    EXPIRED = "expired", "Trial ended"
+    COMPLIMENTARY = "complimentary", "Complimentary"
+
+
+class Subscription(models.Model):
+    """A reader's one subscription record. Status changes only through
+    subscriptions.services.transitions; entitlement is derived from it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="subscription",
+    )
+    status = models.CharField(
+        max_length=16, choices=SubscriptionStatus.choices, default=SubscriptionStatus.NONE
+    )
+    plan = models.ForeignKey("subscriptions.Plan", on_delete=models.PROTECT, null=True, blank=True)
+    trial_started_at = models.DateTimeField(null=True, blank=True)
+    trial_ends_at = models.DateTimeField(null=True, blank=True)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    past_due_since = models.DateTimeField(null=True, blank=True)
+    complimentary_until = models.DateTimeField(null=True, blank=True)
+    stripe_subscription_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "trial_ends_at"], name="sub_status_trial_end")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=SubscriptionStatus.values),
+                name="subscription_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="trialing") | models.Q(trial_ends_at__isnull=False),
+                name="subscription_trialing_has_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user or 'deleted reader'}: {self.status}"

@@ -1,0 +1,84 @@
+import pytest
+
+from tests.factories import ArticleFactory, EditorialPickFactory, PublicationFactory, TopicFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_has_pitch_top_stories_picks_and_topics(client):
+    topic = TopicFactory(name="Science")
+    pick = EditorialPickFactory(article__title="An editor's choice")
+    ArticleFactory(title="A fresh story", topics=[topic])
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Get all your news in one place." in html
+    assert "100&#x27;s of premium titles. One app." in html or "100's of premium titles" in html
+    assert "Top stories" in html
+    assert "Our Picks" in html
+    assert pick.article.title.replace("'", "&#x27;") in html
+    assert "Science" in html
+    assert "<script src" not in html  # no JavaScript needed
+
+
+def test_title_page_lists_its_stories(client):
+    pub = PublicationFactory(name="Harbour City Courier")
+    mine = ArticleFactory(publication=pub)
+    other = ArticleFactory()
+    response = client.get(f"/t/{pub.slug}/")
+    assert response.status_code == 200
+    assert mine.title in response.content.decode()
+    assert other.title not in response.content.decode()
+
+
+def test_topic_page(client):
+    t = TopicFactory(slug="climate", name="Climate")
+    a = ArticleFactory(topics=[t])
+    response = client.get("/topic/climate/")
+    assert response.status_code == 200
+    assert a.title in response.content.decode()
+
+
+def test_article_page_has_body_byline_and_related(client):
+    topic = TopicFactory()
+    article = ArticleFactory(
+        topics=[topic], author="Jo Reporter", body="<p>Opening line.</p><p>Closing line.</p>"
+    )
+    related = ArticleFactory(topics=[topic], title="A related tale")
+    response = client.get(f"/a/{article.slug}/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert article.title in html
+    assert "Jo Reporter" in html
+    assert "Closing line." in html
+    assert "Related Stories" in html
+    assert related.title in html
+    assert '<meta name="description" content="A short summary of the story.">' in html
+    assert '"@type": "NewsArticle"' in html
+
+
+def test_search_page(client):
+    ArticleFactory(title="Lighthouse keeper retires")
+    response = client.get("/search/?q=lighthouse")
+    assert response.status_code == 200
+    assert "Lighthouse keeper retires" in response.content.decode()
+    assert client.get("/search/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/a/missing/", "/t/missing/", "/topic/missing/"])
+def test_unknown_pages_404(client, path):
+    assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("page", ["abc", "-1", "0", "99999"])
+def test_bad_page_numbers_never_500(client, page):
+    pub = PublicationFactory()
+    ArticleFactory(publication=pub)
+    assert client.get(f"/t/{pub.slug}/?page={page}").status_code == 200
+
+
+def test_healthz_and_readyz(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.json()
+    assert ready.json()["checks"]["database"] == "ok"

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    if os.environ.get("REDIS_URL"):
+        return
+    skip = pytest.mark.skip(reason="needs the real stack: set REDIS_URL (CI does)")
+    for item in items:
+        if "integration" in item.keywords:
+            item.add_marker(skip)
