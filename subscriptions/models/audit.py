@@ -1,0 +1,24 @@
+from django.db import models
+
+
+class AuditEntry(models.Model):
+    """One line of a subscription's timeline: every status change and ops action."""
+
+    subscription = models.ForeignKey(
+        "subscriptions.Subscription", on_delete=models.CASCADE, related_name="audit_entries"
+    )
+    at = models.DateTimeField(db_index=True)
+    action = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    source = models.CharField(max_length=20, help_text="trial, stripe, ops, job, reader")
+    actor = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.from_status}->{self.to_status}"

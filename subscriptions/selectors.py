@@ -1,0 +1,58 @@
+"""Reads of subscription state. `entitlement_of` is the one rule for who may read
+premium text; the paywall facade and the account page both use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from .models import Subscription, SubscriptionStatus
+
+S = SubscriptionStatus
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    entitled: bool
+    reason: str  # "trial", "subscriber", "complimentary" or "none"
+    status: str
+
+    @classmethod
+    def none(cls) -> Entitlement:
+        return cls(entitled=False, reason="none", status=S.NONE)
+
+
+def entitlement_of(sub: Subscription | None, *, now: datetime | None = None) -> Entitlement:
+    """Pure: derived from the row's state and the clock, never stored.
+
+    Entitled: trialing until trial_ends_at; active; past_due within GRACE_PERIOD_DAYS of
+    the first failure; complimentary until its end (or open-ended).
+    """
+    if sub is None:
+        return Entitlement.none()
+    now = now or timezone.now()
+    status = sub.status
+    if status == S.TRIALING and sub.trial_ends_at and now < sub.trial_ends_at:
+        return Entitlement(True, "trial", status)
+    if status == S.ACTIVE:
+        return Entitlement(True, "subscriber", status)
+    if status == S.PAST_DUE:
+        since = sub.past_due_since or now
+        if now < since + timedelta(days=settings.GRACE_PERIOD_DAYS):
+            return Entitlement(True, "subscriber", status)
+    if status == S.COMPLIMENTARY and (
+        sub.complimentary_until is None or now < sub.complimentary_until
+    ):
+        return Entitlement(True, "complimentary", status)
+    return Entitlement(False, "none", status)
+
+
+def entitlement_for_user(*, user_id: int | None, now: datetime | None = None) -> Entitlement:
+    """One query (none for anonymous readers)."""
+    if user_id is None:
+        return Entitlement.none()
+    sub = Subscription.objects.filter(user_id=user_id).first()
+    return entitlement_of(sub, now=now)

@@ -1,0 +1,108 @@
+"""Every subscription status change goes through `transition()`.
+
+It locks the row, re-checks the state, refuses moves the product forbids (no second
+trial), does nothing when the row is already there, and writes one audit entry per real
+change. Callers (trials, Stripe sync, ops actions, jobs) decide *what* the new state is;
+this module guarantees *how* it is applied.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from config.exceptions import ApplicationError
+
+from ..models import AuditEntry, Subscription, SubscriptionStatus
+
+S = SubscriptionStatus
+
+# from-status -> statuses it may move to (staying put is always allowed).
+ALLOWED: dict[str, set[str]] = {
+    S.NONE: {S.TRIALING, S.ACTIVE, S.PAST_DUE, S.COMPLIMENTARY, S.CANCELED, S.EXPIRED},
+    S.TRIALING: {S.ACTIVE, S.PAST_DUE, S.CANCELED, S.EXPIRED, S.COMPLIMENTARY},
+    S.ACTIVE: {S.PAST_DUE, S.CANCELED, S.EXPIRED, S.COMPLIMENTARY, S.TRIALING},
+    S.PAST_DUE: {S.ACTIVE, S.CANCELED, S.EXPIRED, S.COMPLIMENTARY},
+    # A lapsed reader can resubscribe or be comped, but never trial again locally.
+    S.CANCELED: {S.ACTIVE, S.PAST_DUE, S.COMPLIMENTARY, S.EXPIRED},
+    S.EXPIRED: {S.ACTIVE, S.PAST_DUE, S.COMPLIMENTARY, S.CANCELED},
+    S.COMPLIMENTARY: {S.ACTIVE, S.CANCELED, S.EXPIRED, S.NONE},
+}
+
+FIELDS = {
+    "plan",
+    "plan_id",
+    "trial_started_at",
+    "trial_ends_at",
+    "current_period_end",
+    "cancel_at_period_end",
+    "past_due_since",
+    "complimentary_until",
+    "stripe_subscription_id",
+}
+
+
+class TransitionNotAllowed(ApplicationError):
+    def __init__(self, from_status: str, to_status: str):
+        super().__init__(
+            f"A subscription cannot go from {from_status} to {to_status}.",
+            code="transition_not_allowed",
+            status_code=409,
+        )
+
+
+def transition(
+    *,
+    subscription_id: int,
+    to: str,
+    source: str,
+    action: str | None = None,
+    actor_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+    now: datetime | None = None,
+    **changes: Any,
+) -> Subscription:
+    """Move one subscription to `to` (with field changes) under a row lock.
+
+    Idempotent: when the locked row already has this status and these values, nothing is
+    written and no audit entry is made.
+    """
+    unknown = set(changes) - FIELDS
+    if unknown:
+        raise TypeError(f"Unknown subscription fields: {sorted(unknown)}")
+    now = now or timezone.now()
+    with transaction.atomic():
+        sub = Subscription.objects.select_for_update().get(pk=subscription_id)
+        from_status = sub.status
+        if to != from_status and to not in ALLOWED[from_status]:
+            raise TransitionNotAllowed(from_status, to)
+        changed = [name for name, value in changes.items() if getattr(sub, name) != value]
+        if to == from_status and not changed:
+            return sub
+        for name in changed:
+            setattr(sub, name, changes[name])
+        sub.status = to
+        sub.save(update_fields=[*{n.removesuffix("_id") for n in changed}, "status", "updated_at"])
+        AuditEntry.objects.create(
+            subscription=sub,
+            at=now,
+            action=action or f"status:{to}",
+            from_status=from_status,
+            to_status=to,
+            source=source,
+            actor_id=actor_id,
+            detail={
+                **(detail or {}),
+                "changed": sorted(changed),
+            },
+        )
+        return sub
+
+
+def subscription_for_user(*, user_id: int) -> Subscription:
+    """The reader's one subscription row, created in status `none` if missing."""
+    sub, _ = Subscription.objects.get_or_create(user_id=user_id)
+    return sub
