@@ -1,0 +1,188 @@
+"""The demo catalogue generator and its management commands."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from articles import demo
+from articles.models import (
+    Article,
+    ArticleAccess,
+    EditorialPick,
+    Publication,
+    Publisher,
+    PublisherStaff,
+    Topic,
+)
+from articles.services import sanitise_body
+from subscriptions.models import Plan
+
+SMALL = {"publishers": 4, "publications": 12, "articles": 200}
+
+
+def _load(**sizes: int) -> str:
+    out = StringIO()
+    call_command("load_demo", stdout=out, **{**SMALL, **sizes})
+    return out.getvalue()
+
+
+def _counts() -> dict[str, int]:
+    return {
+        "publishers": Publisher.objects.count(),
+        "publications": Publication.objects.count(),
+        "topics": Topic.objects.count(),
+        "articles": Article.objects.count(),
+        "topic_links": Article.topics.through.objects.count(),
+        "picks": EditorialPick.objects.count(),
+        "plans": Plan.objects.count(),
+        "users": get_user_model().objects.count(),
+        "staff": PublisherStaff.objects.count(),
+        "groups": Group.objects.count(),
+    }
+
+
+def test_default_catalogue_is_large_distinct_and_deterministic() -> None:
+    catalogue = demo.build_catalogue()
+    assert len(catalogue.publishers) == 30
+    assert len({p.name for p in catalogue.publications}) == 120
+    assert len({p.slug for p in catalogue.publications}) == 120
+    assert len(catalogue.articles) >= 5000
+    assert len({a.slug for a in catalogue.articles}) == len(catalogue.articles)
+    assert [name for _, name in catalogue.topics] == list(demo.TOPICS)
+    assert len(catalogue.topics) == 20
+    assert demo.build_catalogue() == catalogue
+    assert demo.build_catalogue(seed=7).articles[0].slug != catalogue.articles[0].slug
+
+
+@pytest.mark.django_db
+def test_load_demo_small_catalogue() -> None:
+    output = _load()
+
+    assert Publisher.objects.count() == 4
+    assert Publication.objects.count() == 12
+    assert Topic.objects.count() == 20
+    assert Article.objects.count() == 200
+    assert set(Article.objects.values_list("access_level", flat=True)) == set(ArticleAccess.values)
+
+    now = timezone.now()
+    for article in Article.objects.prefetch_related("topics"):
+        assert 1 <= len(article.topics.all()) <= 3
+        assert 0 <= article.news_value <= 100
+        assert now - timedelta(days=60) <= article.published_at <= now
+        assert 5 <= article.body.count("<p>") <= 9
+        assert sanitise_body(article.body) == article.body
+        assert article.title and article.standfirst.endswith(".") and article.author
+    for publication in Publication.objects.all():
+        assert re.fullmatch(r"#[0-9a-f]{6}", publication.brand_colour)
+
+    picks = list(EditorialPick.objects.order_by("position"))
+    assert [p.position for p in picks] == list(range(8))
+    assert all(p.starts_at <= now and (p.ends_at is None or p.ends_at > now) for p in picks)
+
+    monthly = Plan.objects.get(code="monthly")
+    yearly = Plan.objects.get(code="yearly")
+    assert (monthly.name, monthly.interval, monthly.amount, monthly.currency) == (
+        "Monthly",
+        "month",
+        999,
+        "gbp",
+    )
+    assert monthly.stripe_price_id == "price_masthead_monthly"
+    assert (yearly.interval, yearly.amount, yearly.stripe_price_id) == (
+        "year",
+        9900,
+        "price_masthead_yearly",
+    )
+
+    users = get_user_model().objects
+    ops = users.get(email="ops@masthead.local")
+    assert ops.is_staff and ops.groups.filter(name="ops").exists()
+    assert ops.check_password("masthead-ops")
+    admin = users.get(email="admin@masthead.local")
+    assert admin.is_superuser and admin.is_staff and admin.check_password("masthead-admin")
+    reader = users.get(email="reader@masthead.local")
+    assert not reader.is_staff and reader.check_password("masthead-reader")
+    publisher_user = users.get(email="publisher@masthead.local")
+    assert publisher_user.check_password("masthead-publisher")
+    first = demo.build_catalogue(**SMALL).publishers[0].slug
+    assert PublisherStaff.objects.filter(user=publisher_user, publisher__slug=first).exists()
+
+    for account in demo.DEMO_ACCOUNTS:
+        assert account.email in output and account.password in output
+
+
+@pytest.mark.django_db
+def test_load_demo_is_idempotent_and_deterministic() -> None:
+    _load()
+    first_counts = _counts()
+    first_titles = sorted(Article.objects.values_list("slug", "title"))
+
+    users = get_user_model().objects
+    reader = users.get(email="reader@masthead.local")
+    reader.set_password("changed")
+    reader.save()
+
+    output = _load()
+    assert _counts() == first_counts
+    assert sorted(Article.objects.values_list("slug", "title")) == first_titles
+    assert "(0 new)" in output
+    assert users.get(email="reader@masthead.local").check_password("masthead-reader")
+
+    expected = demo.build_catalogue(**SMALL)
+    assert sorted((a.slug, a.title) for a in expected.articles) == first_titles
+    assert sorted(Publication.objects.values_list("slug", flat=True)) == sorted(
+        p.slug for p in expected.publications
+    )
+
+
+@pytest.mark.django_db
+def test_load_demo_rejects_impossible_sizes() -> None:
+    with pytest.raises(CommandError):
+        _load(publishers=5, publications=3)
+
+
+@pytest.mark.django_db
+def test_add_publisher_staff_creates_account_and_is_idempotent() -> None:
+    publisher = Publisher.objects.create(slug="acme-press", name="Acme Press")
+    out = StringIO()
+    call_command(
+        "add_publisher_staff", "editor@example.com", publisher="acme-press", password="pw-123456",
+        stdout=out,
+    )  # fmt: skip
+    user = get_user_model().objects.get(email="editor@example.com")
+    assert user.check_password("pw-123456")
+    assert PublisherStaff.objects.filter(user=user, publisher=publisher).count() == 1
+
+    call_command("add_publisher_staff", "editor@example.com", publisher="acme-press", stdout=out)
+    assert PublisherStaff.objects.filter(user=user).count() == 1
+    assert get_user_model().objects.filter(email__iexact="editor@example.com").count() == 1
+    user.refresh_from_db()
+    assert user.check_password("pw-123456")
+
+
+@pytest.mark.django_db
+def test_add_publisher_staff_generates_a_password_for_new_accounts() -> None:
+    Publisher.objects.create(slug="acme-press", name="Acme Press")
+    out = StringIO()
+    call_command("add_publisher_staff", "new@example.com", publisher="acme-press", stdout=out)
+    match = re.search(r"Generated password \(shown once\): (\S+)", out.getvalue())
+    assert match
+    user = get_user_model().objects.get(email="new@example.com")
+    assert user.check_password(match.group(1))
+    assert PublisherStaff.objects.filter(user=user, publisher__slug="acme-press").exists()
+
+
+@pytest.mark.django_db
+def test_add_publisher_staff_unknown_publisher() -> None:
+    Publisher.objects.create(slug="acme-press", name="Acme Press")
+    with pytest.raises(CommandError, match="Unknown publisher 'nope'"):
+        call_command("add_publisher_staff", "x@example.com", publisher="nope", stdout=StringIO())
+    assert not get_user_model().objects.filter(email="x@example.com").exists()
