@@ -6,7 +6,7 @@ Each selector is one query (plus one prefetch of topics where summaries need the
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db.models import (
@@ -29,6 +29,8 @@ from .models import Article, EditorialPick, Publication, Topic
 TOP_STORY_CANDIDATES = 300
 RELATED_LIMIT = 6
 RELATED_CACHE_SECONDS = 600
+LATEST_WINDOW_DAYS = 14
+HOME_CACHE_SECONDS = 60
 
 
 def article_summaries() -> QuerySet[Article]:
@@ -73,17 +75,17 @@ def top_score(*, news_value: int, published_at: datetime, now: datetime) -> floa
 
 
 def top_stories(*, limit: int = 10, now: datetime | None = None) -> list[Article]:
+    """Rank the newest candidates by `top_score`; only the winners are loaded in full."""
     now = now or timezone.now()
-    candidates = list(
-        article_summaries()
-        .filter(published_at__lte=now)
-        .order_by("-published_at")[:TOP_STORY_CANDIDATES]
-    )
-    candidates.sort(
-        key=lambda a: top_score(news_value=a.news_value, published_at=a.published_at, now=now),
+    candidates = Article.objects.filter(published_at__lte=now).order_by("-published_at")
+    ranked = sorted(
+        candidates.values_list("id", "news_value", "published_at")[:TOP_STORY_CANDIDATES],
+        key=lambda row: top_score(news_value=row[1], published_at=row[2], now=now),
         reverse=True,
     )
-    return candidates[:limit]
+    ids = [row[0] for row in ranked[:limit]]
+    by_id = article_summaries().in_bulk(ids)
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def editorial_picks(*, now: datetime | None = None, limit: int = 8) -> list[Article]:
@@ -163,7 +165,10 @@ def latest_by_topic(
     now = now or timezone.now()
     through = Article.topics.through
     rows = (
-        through.objects.filter(article__published_at__lte=now)
+        through.objects.filter(
+            article__published_at__lte=now,
+            article__published_at__gte=now - timedelta(days=LATEST_WINDOW_DAYS),
+        )
         .annotate(
             rank=Window(
                 RowNumber(),
@@ -180,3 +185,19 @@ def latest_by_topic(
     for row in rows:
         sections.setdefault(row.topic_id, (row.topic, []))[1].append(row.article)
     return list(sections.values())
+
+
+def home_sections() -> dict[str, object]:
+    """The home page's lists, shared by every reader and cached briefly."""
+    key = "home:v1"
+    sections = cache.get(key)
+    if sections is None:
+        top = top_stories(limit=9)
+        sections = {
+            "lead": top[0] if top else None,
+            "top_stories": top[1:],
+            "picks": editorial_picks(),
+            "sections": latest_by_topic(per_topic=4),
+        }
+        cache.set(key, sections, HOME_CACHE_SECONDS)
+    return sections

@@ -21,17 +21,7 @@ def _page(request: HttpRequest, qs):  # type: ignore[no-untyped-def]
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    top = selectors.top_stories(limit=9)
-    return render(
-        request,
-        "articles/home.html",
-        {
-            "lead": top[0] if top else None,
-            "top_stories": top[1:],
-            "picks": selectors.editorial_picks(),
-            "sections": selectors.latest_by_topic(per_topic=4),
-        },
-    )
+    return render(request, "articles/home.html", selectors.home_sections())
 
 
 def publication(request: HttpRequest, slug: str) -> HttpResponse:
