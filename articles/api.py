@@ -70,13 +70,13 @@ class ArticleDetailView(APIView):
     @extend_schema(responses=ArticleDetailSerializer)
     def get(self, request: Request, slug: str) -> Response:
         try:
-            read = read_article(request=request, slug=slug)
+            read = read_article(request=request, slug=slug, channel="api")
         except Article.DoesNotExist:
             raise ApplicationError(
                 "No article with that slug.", code="not_found", status_code=404
             ) from None
-        response = Response(ArticleDetailSerializer(read.payload()).data)
-        if read.decision.level != "free":
-            patch_cache_control(response, private=True, no_store=True)
-            patch_vary_headers(response, ["Cookie", "Authorization"])
+        response = Response(read.payload())  # shaped by ArticleRead.payload()
+        # Every answer depends on who asks (the meter, the wall): never share it.
+        patch_cache_control(response, private=True, no_store=True)
+        patch_vary_headers(response, ["Cookie", "Authorization"])
         return response

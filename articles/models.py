@@ -6,22 +6,18 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.urls import reverse
 
+from subscriptions.paywall.levels import AccessLevel, ArticleAccess
 
-class AccessLevel(models.TextChoices):
-    FREE = "free", "Free"
-    METERED = "metered", "Metered"
-    REGISTERED = "registered", "Registered readers"
-    PREMIUM = "premium", "Subscribers only"
-
-
-class ArticleAccess(models.TextChoices):
-    """An article's own setting: inherit its title's rule, or override it."""
-
-    INHERIT = "inherit", "Inherit from the title"
-    FREE = "free", "Free"
-    METERED = "metered", "Metered"
-    REGISTERED = "registered", "Registered readers"
-    PREMIUM = "premium", "Subscribers only"
+__all__ = [
+    "AccessLevel",
+    "Article",
+    "ArticleAccess",
+    "EditorialPick",
+    "Publication",
+    "Publisher",
+    "PublisherStaff",
+    "Topic",
+]
 
 
 class Publisher(models.Model):

@@ -25,6 +25,7 @@ class ArticleRead:
     decision: paywall.Decision
     body_html: str | None
     preview_html: str
+    topics: list[dict[str, Any]]
     related: list[dict[str, Any]]
 
     def payload(self) -> dict[str, Any]:
@@ -36,7 +37,7 @@ class ArticleRead:
             "standfirst": a.standfirst,
             "author": a.author,
             "published_at": a.published_at,
-            "topics": [{"slug": t.slug, "name": t.name} for t in a.topics.all()],
+            "topics": self.topics,
             "publication": {"slug": a.publication.slug, "name": a.publication.name},
             "access": self.decision.as_dict(),
             "body_html": self.body_html,
@@ -45,14 +46,16 @@ class ArticleRead:
         }
 
 
-def read_article(*, request: HttpRequest, slug: str) -> ArticleRead:
+def read_article(*, request: HttpRequest, slug: str, channel: str = "web") -> ArticleRead:
     """Raises Article.DoesNotExist for an unknown slug."""
     article = selectors.article_get(slug=slug)
-    decision = paywall.article_access(request, article)
+    decision = paywall.article_access(request, article, channel=channel)
+    extras = selectors.article_extras(article=article)
     return ArticleRead(
         article=article,
         decision=decision,
         body_html=article.body if decision.granted else None,
         preview_html=preview_html(article.body, decision.preview_paragraphs),
-        related=selectors.related_summaries(article=article),
+        topics=extras["topics"],
+        related=extras["related"],
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.cache import cache
 from django.db.models import (
@@ -23,6 +24,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
+
+from subscriptions import paywall
 
 from .models import Article, EditorialPick, Publication, Topic
 
@@ -60,12 +63,8 @@ def article_list(
 
 
 def article_get(*, slug: str) -> Article:
-    """The article page's article: one query for article, title and publisher, one for topics."""
-    return (
-        Article.objects.select_related("publication__publisher")
-        .prefetch_related(Prefetch("topics", queryset=Topic.objects.only("slug", "name")))
-        .get(slug=slug)
-    )
+    """The article page's article with its title and publisher: one query."""
+    return Article.objects.select_related("publication__publisher").get(slug=slug)
 
 
 def top_score(*, news_value: int, published_at: datetime, now: datetime) -> float:
@@ -135,18 +134,23 @@ def related_articles(*, article: Article, limit: int = RELATED_LIMIT) -> list[Ar
     return list(candidates[:limit])
 
 
-def related_summaries(*, article: Article) -> list[dict[str, object]]:
-    """Related stories as summary dicts, cached per article: the hot path reuses them."""
+def article_extras(*, article: Article) -> dict[str, list[dict[str, Any]]]:
+    """The article's topics and Related Stories as plain data, cached per article so the
+    hot path does not query for them (three queries when cold)."""
     from .serializers import ArticleSummarySerializer
 
-    key = f"related:v1:{article.pk}"
+    # Summaries carry resolved access levels: a rule change (new version) refreshes them.
+    key = f"article-extras:v1:{paywall.rules_version()}:{article.pk}"
     cached = cache.get(key)
     if cached is not None:
-        return cached
-    data = ArticleSummarySerializer(related_articles(article=article), many=True).data
-    result = [dict(item) for item in data]
-    cache.set(key, result, RELATED_CACHE_SECONDS)
-    return result
+        return cached  # type: ignore[no-any-return]
+    related = ArticleSummarySerializer(related_articles(article=article), many=True).data
+    extras = {
+        "topics": [{"slug": t.slug, "name": t.name} for t in article.topics.all()],
+        "related": [dict(item) for item in related],
+    }
+    cache.set(key, extras, RELATED_CACHE_SECONDS)
+    return extras
 
 
 def publications_list() -> QuerySet[Publication]:

@@ -81,7 +81,7 @@ def article(request: HttpRequest, slug: str) -> HttpResponse:
             "json_ld": json.dumps(json_ld).replace("<", "\\u003c"),
         },
     )
-    if read.decision.level != "free":
-        patch_cache_control(response, private=True, no_store=True)
-        patch_vary_headers(response, ["Cookie", "Authorization"])
+    # Every answer depends on who asks (the meter, the wall): never share it.
+    patch_cache_control(response, private=True, no_store=True)
+    patch_vary_headers(response, ["Cookie", "Authorization"])
     return response

@@ -23,3 +23,4 @@ app.conf.update(
     timezone="UTC",
 )
 app.autodiscover_tasks()
+app.autodiscover_tasks(["subscriptions.paywall"])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from .models import Subscription, SubscriptionStatus
@@ -50,9 +51,29 @@ def entitlement_of(sub: Subscription | None, *, now: datetime | None = None) -> 
     return Entitlement(False, "none", status)
 
 
+STATE_FIELDS = ("status", "trial_ends_at", "past_due_since", "complimentary_until")
+STATE_CACHE_SECONDS = 24 * 3600
+
+
+def state_cache_key(user_id: int) -> str:
+    return f"subscription-state:v1:{user_id}"
+
+
 def entitlement_for_user(*, user_id: int | None, now: datetime | None = None) -> Entitlement:
-    """One query (none for anonymous readers)."""
+    """The reader's entitlement now. The subscription's state (not the verdict, which
+    depends on the clock) is cached per account and dropped whenever the row is saved;
+    a cold read is one query, anonymous readers none."""
     if user_id is None:
         return Entitlement.none()
-    sub = Subscription.objects.filter(user_id=user_id).first()
-    return entitlement_of(sub, now=now)
+    key = state_cache_key(user_id)
+    state = cache.get(key)
+    if state is None:
+        row = Subscription.objects.filter(user_id=user_id).values(*STATE_FIELDS).first()
+        state = row or {"status": S.NONE}
+        cache.set(key, state, STATE_CACHE_SECONDS)
+    return entitlement_of(Subscription(**state), now=now)
+
+
+def forget_cached_state(*, user_id: int | None) -> None:
+    if user_id is not None:
+        cache.delete(state_cache_key(user_id))

@@ -9,8 +9,13 @@ from rest_framework.test import APIClient
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
+    from subscriptions.paywall import events, rules
+
     cache.clear()
+    rules.invalidate()
+    events.discard_buffer()
     yield
+    events.discard_buffer()
     cache.clear()
 
 

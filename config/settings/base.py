@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "subscriptions.paywall.middleware.MeterCookieMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -182,6 +183,10 @@ else:
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Synced into django-celery-beat's tables at beat start-up; ops edit them in the admin.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "flush-read-events": {"task": "paywall.flush_read_events", "schedule": 10.0},
+}
 
 # --- Email ----------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -205,3 +210,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Paywall --------------------------------------------------------------------------
+# The site default rule, used where no site rule row exists (ops can add one in the admin).
+PAYWALL_DEFAULT_LEVEL = env_str("PAYWALL_DEFAULT_LEVEL", "metered")
+PAYWALL_PREVIEW_PARAGRAPHS = env_int("PAYWALL_PREVIEW_PARAGRAPHS", 2)
+# "month" (calendar month) or "rolling" (the last METER_ROLLING_DAYS days).
+METER_WINDOW = env_str("METER_WINDOW", "month")
+METER_ROLLING_DAYS = env_int("METER_ROLLING_DAYS", 30)
+METER_COOKIE_NAME = "mh_meter"
+METER_COOKIE_MAX_AGE = 400 * 24 * 3600
+# Where read events go before the database: "redis" (drained by a beat task),
+# "memory" (per process, flushed every READ_EVENTS_BATCH events) or "direct".
+READ_EVENTS_SINK = env_str("READ_EVENTS_SINK", "redis" if REDIS_URL else "memory")
+READ_EVENTS_BATCH = env_int("READ_EVENTS_BATCH", 50)

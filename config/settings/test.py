@@ -19,3 +19,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {}
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# Read events stay in this process until a test flushes them (tests of the Redis sink
+# switch it on themselves).
+READ_EVENTS_SINK = "memory"
+READ_EVENTS_BATCH = 1000

@@ -1,63 +1,96 @@
 """The paywall facade: the one place article access is decided.
 
-Both the article API and the article page call `article_access()`; nothing else in
-`articles` decides who may read what. This first version grants everything (reason
-`free`); the paywall engine replaces the inside, not the interface.
+`article_access()` runs the hot path for the article API and the article page alike:
+resolve the rule (cached) -> the reader's entitlement (cached per account) -> the meter
+(one query, plus one insert for a newly counted read) -> `decide()` -> record the read
+event (batched). `articles` calls only this module and never decides access itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from django.http import HttpRequest
+from django.utils import timezone
+
+from ..selectors import entitlement_for_user
+from . import events, metering, rules
+from .decide import Decision, Meter, MeterState, Reader, Rule, decide
+from .levels import AccessLevel, ArticleAccess, Reason
+
+__all__ = [
+    "AccessLevel",
+    "ArticleAccess",
+    "Decision",
+    "Meter",
+    "MeterState",
+    "Reader",
+    "Reason",
+    "Rule",
+    "article_access",
+    "decide",
+    "publication_cap",
+    "publication_level",
+    "resolved_level",
+    "rules_version",
+]
 
 
-@dataclass(frozen=True)
-class MeterState:
-    limit: int
-    used: int
-
-    @property
-    def remaining(self) -> int:
-        return max(self.limit - self.used, 0)
-
-    def as_dict(self) -> dict[str, int]:
-        return {"limit": self.limit, "used": self.used, "remaining": self.remaining}
-
-
-@dataclass(frozen=True)
-class Decision:
-    granted: bool
-    reason: str
-    level: str
-    meter: MeterState | None = None
-    preview_paragraphs: int = 2
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "granted": self.granted,
-            "reason": self.reason,
-            "level": self.level,
-            "meter": self.meter.as_dict() if self.meter else None,
-        }
+def rules_version() -> str:
+    """Changes whenever any paywall rule changes; for cache keys of derived data."""
+    return rules.current_version()
 
 
 def resolved_level(article: Any) -> str:
-    """The article's effective access level (override, else the default)."""
-    level = getattr(article, "access_level", "inherit")
-    return "free" if level == "inherit" else str(level)
-
-
-def article_access(request: HttpRequest, article: Any) -> Decision:
-    return Decision(granted=True, reason="free", level=resolved_level(article))
+    """The article's effective level (its override, else its title's rule)."""
+    return rules.article_rule(article).level
 
 
 def publication_level(publication: Any) -> str:
-    """A title's default access level for its articles."""
-    return "free"
+    return rules.title_rule(publication.pk).level
 
 
 def publication_cap(publication: Any) -> int | None:
-    """A title's own cap inside the meter; None when it sets none."""
-    return None
+    return rules.title_rule(publication.pk).free_articles_cap
+
+
+def article_access(request: Any, article: Any, *, channel: str = "web") -> Decision:
+    now = timezone.now()
+    rule = rules.article_rule(article)
+    user = getattr(request, "user", None)
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    authenticated = user_id is not None
+    entitlement = entitlement_for_user(user_id=user_id, now=now)
+    reader = Reader(
+        authenticated=authenticated,
+        entitlement=entitlement.reason if entitlement.entitled else None,
+    )
+
+    meter = None
+    key = metering.reader_key(request)
+    if rule.level == AccessLevel.METERED and not reader.entitlement:
+        meter = metering.meter_for(
+            key=key,
+            article_id=article.pk,
+            publication_id=article.publication_id,
+            title_cap=rule.free_articles_cap,
+            now=now,
+        )
+    decision = decide(reader=reader, rule=rule, meter=meter)
+    if decision.count_read:
+        metering.record_read(
+            key=key, article_id=article.pk, publication_id=article.publication_id, now=now
+        )
+    events.record(
+        {
+            "at": now,
+            "reader_key": key,
+            "user_id": user_id,
+            "article_id": article.pk,
+            "publication_id": article.publication_id,
+            "granted": decision.granted,
+            "reason": decision.reason,
+            "level": decision.level,
+            "channel": channel,
+        }
+    )
+    return decision

@@ -119,11 +119,13 @@ def test_article_detail_shape(api_client):
     assert set(body["related"][0]) == SUMMARY_FIELDS
 
 
-def test_article_detail_query_count_is_bounded(api_client, django_assert_max_num_queries):
+def test_article_detail_with_cold_caches_is_bounded(api_client, django_assert_max_num_queries):
+    """Cold: rules map (2) + article (1) + meter (2) + topics and related stories (3).
+    Warm, any reader's view is at most 4: see tests/paywall/test_hot_path.py."""
     topic = TopicFactory()
     article = ArticleFactory(topics=[topic])
     ArticleFactory.create_batch(8, topics=[topic])
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(8):
         assert api_client.get(f"/api/v1/articles/{article.slug}/").status_code == 200
 
 

@@ -1,0 +1,129 @@
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import Q
+
+from ..paywall.levels import AccessLevel
+
+
+class RuleScope(models.TextChoices):
+    SITE = "site", "Site default"
+    PUBLISHER = "publisher", "Publisher default"
+    PUBLICATION = "publication", "Title"
+
+
+class AccessRule(models.Model):
+    """A paywall rule at one scope. Empty fields inherit from the wider scope:
+    article override -> title -> publisher -> site. Change rules through
+    subscriptions.paywall.rules.rule_set so that cached resolutions are dropped."""
+
+    scope = models.CharField(max_length=12, choices=RuleScope.choices)
+    publisher = models.OneToOneField(
+        "articles.Publisher",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="access_rule",
+    )
+    publication = models.OneToOneField(
+        "articles.Publication",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="access_rule",
+    )
+    # NULL means "inherit from the wider scope", which an empty string would blur.
+    access_level = models.CharField(  # noqa: DJ001
+        max_length=12, choices=AccessLevel.choices, null=True, blank=True
+    )
+    free_articles_cap = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="At most this many metered reads per window from here."
+    )
+    preview_paragraphs = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(10)]
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(scope="site", publisher__isnull=True, publication__isnull=True)
+                    | Q(scope="publisher", publisher__isnull=False, publication__isnull=True)
+                    | Q(scope="publication", publisher__isnull=True, publication__isnull=False)
+                ),
+                name="access_rule_scope_matches_target",
+            ),
+            models.UniqueConstraint(
+                fields=["scope"], condition=Q(scope="site"), name="access_rule_one_site_rule"
+            ),
+            models.CheckConstraint(
+                condition=Q(access_level__isnull=True) | Q(access_level__in=AccessLevel.values),
+                name="access_rule_level_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(preview_paragraphs__isnull=True) | Q(preview_paragraphs__lte=10),
+                name="access_rule_preview_max_10",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.publication_id or self.publisher_id or ""
+        return f"{self.scope} rule {target}".strip()
+
+
+class MeterEntry(models.Model):
+    """One metered read counted against a reader in a window. `reader_key` is
+    "u:<user id>" for accounts, "a:<meter id>" for the anonymous meter cookie."""
+
+    reader_key = models.CharField(max_length=64)
+    article = models.ForeignKey("articles.Article", on_delete=models.CASCADE, related_name="+")
+    publication = models.ForeignKey(
+        "articles.Publication", on_delete=models.CASCADE, related_name="+"
+    )
+    window_start = models.DateField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reader_key", "article", "window_start"], name="meter_entry_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["reader_key", "window_start"], name="meter_reader_window"),
+            models.Index(fields=["reader_key", "created_at"], name="meter_reader_created"),
+            models.Index(fields=["created_at"], name="meter_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reader_key} read {self.article_id} ({self.window_start})"
+
+
+class ReadEvent(models.Model):
+    """Every paywall decision, read or wall: analytics, revenue share, attribution.
+    Written in batches (see subscriptions.paywall.events), never one task per read."""
+
+    at = models.DateTimeField()
+    reader_key = models.CharField(max_length=64)
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    article = models.ForeignKey("articles.Article", on_delete=models.CASCADE, related_name="+")
+    publication = models.ForeignKey(
+        "articles.Publication", on_delete=models.CASCADE, related_name="+"
+    )
+    granted = models.BooleanField()
+    reason = models.CharField(max_length=24)
+    level = models.CharField(max_length=12)
+    channel = models.CharField(max_length=8, default="web")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["publication", "at"], name="read_event_pub_at"),
+            models.Index(fields=["article", "at"], name="read_event_article_at"),
+            models.Index(fields=["reader_key", "at"], name="read_event_reader_at"),
+        ]
+
+    def __str__(self) -> str:
+        verdict = "read" if self.granted else "wall"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.reader_key} {verdict} {self.article_id}"

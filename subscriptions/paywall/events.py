@@ -1,0 +1,99 @@
+"""Read events leave the hot path in batches.
+
+`redis`: each view does one RPUSH (no SQL); the `flush_read_events` beat task drains
+the list into the database with bulk inserts. `memory`: each process buffers and
+writes every READ_EVENTS_BATCH events (and at exit). `direct`: one insert per view.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import threading
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils.dateparse import parse_datetime
+
+from ..models import ReadEvent
+
+REDIS_LIST = "masthead:read_events"
+
+_buffer: list[dict[str, Any]] = []
+_lock = threading.Lock()
+_redis_client: Any = None
+
+
+def _redis() -> Any:
+    global _redis_client
+    if _redis_client is None:
+        import redis
+
+        _redis_client = redis.Redis.from_url(str(settings.REDIS_URL))
+    return _redis_client
+
+
+def record(event: dict[str, Any]) -> None:
+    sink = settings.READ_EVENTS_SINK
+    if sink == "redis":
+        payload = {**event, "at": event["at"].isoformat()}
+        _redis().rpush(REDIS_LIST, json.dumps(payload))
+        return
+    if sink == "direct":
+        _write([event])
+        return
+    with _lock:
+        _buffer.append(event)
+        full = len(_buffer) >= settings.READ_EVENTS_BATCH
+    if full:
+        flush()
+
+
+def _write(events: list[dict[str, Any]]) -> int:
+    ReadEvent.objects.bulk_create([ReadEvent(**e) for e in events], batch_size=1000)
+    return len(events)
+
+
+def flush(max_events: int = 10_000) -> int:
+    """Write what is buffered (this process's memory buffer, or the Redis list)."""
+    if settings.READ_EVENTS_SINK == "redis":
+        return drain_redis(max_events=max_events)
+    with _lock:
+        events = _buffer[:]
+        _buffer.clear()
+    return _write(events) if events else 0
+
+
+def drain_redis(*, max_events: int = 10_000, chunk: int = 1000) -> int:
+    written = 0
+    client = _redis()
+    while written < max_events:
+        raw = client.lpop(REDIS_LIST, chunk)
+        if not raw:
+            break
+        events = []
+        for item in raw:
+            data = json.loads(item)
+            at: datetime | None = parse_datetime(data["at"])
+            data["at"] = at
+            events.append(data)
+        written += _write(events)
+    return written
+
+
+def discard_buffer() -> None:
+    """Tests: forget this process's unwritten events."""
+    with _lock:
+        _buffer.clear()
+
+
+def _flush_at_exit() -> None:
+    try:
+        if settings.READ_EVENTS_SINK == "memory" and _buffer:
+            flush()
+    except Exception:  # the process is going away; nothing sensible to do
+        pass
+
+
+atexit.register(_flush_at_exit)
