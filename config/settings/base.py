@@ -203,6 +203,8 @@ STRIPE_SECRET_KEY = env_optional("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env_optional("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_optional("STRIPE_API_BASE")
 
+BENCH_VIEWS = env_bool("MASTHEAD_BENCH", False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -46,6 +46,11 @@ def anonymous_meter_id(request: Any) -> str:
     return meter_id
 
 
+def is_new_anonymous_meter(request: Any) -> bool:
+    """True when this request just issued the meter id: nothing can be counted on it yet."""
+    return bool(getattr(_http_request(request), NEW_METER_ATTR, None))
+
+
 def set_meter_cookie(request: HttpRequest, response: HttpResponseBase) -> None:
     meter_id = getattr(request, NEW_METER_ATTR, None)
     if meter_id:

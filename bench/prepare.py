@@ -1,0 +1,85 @@
+"""Prepares the benchmark's readers and prints them as JSON (run by bench/run.sh)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import timedelta
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.sessions.backends.cached_db import SessionStore  # noqa: E402
+from django.http import HttpRequest, HttpResponse  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from articles.models import Article  # noqa: E402
+from subscriptions.paywall import metering, rules  # noqa: E402
+from subscriptions.services.transitions import subscription_for_user, transition  # noqa: E402
+
+
+def meter_cookie(meter_id: str) -> str:
+    """Exactly the cookie the paywall sets for this meter id."""
+    request = HttpRequest()
+    setattr(request, metering.NEW_METER_ATTR, meter_id)
+    response = HttpResponse()
+    metering.set_meter_cookie(request, response)
+    return str(response.cookies[settings.METER_COOKIE_NAME].value)
+
+
+def main() -> None:
+    now = timezone.now()
+    inherit = Article.objects.filter(access_level="inherit").order_by("-published_at")
+    metered = [a for a in inherit[:50] if rules.article_rule(a).level == "metered"]
+    premium = Article.objects.filter(access_level="premium").order_by("-published_at").first()
+    assert len(metered) >= 10 and premium is not None, "load_demo first"
+    target = metered[0]
+
+    # A walled reader: an anonymous meter already spent on other articles.
+    for article in metered[1 : 1 + settings.METER_FREE_ARTICLES]:
+        metering.record_read(
+            key="a:bench-exhausted",
+            article_id=article.pk,
+            publication_id=article.publication_id,
+            now=now,
+        )
+
+    # An entitled reader: a trial, signed in by a session cookie.
+    user, _ = get_user_model().objects.get_or_create(email="bench-trial@masthead.local")
+    sub = subscription_for_user(user_id=user.pk)
+    if sub.status != "trialing":
+        transition(
+            subscription_id=sub.pk,
+            to="trialing",
+            source="trial",
+            trial_started_at=now,
+            trial_ends_at=now + timedelta(days=14),
+        )
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+
+    print(
+        json.dumps(
+            {
+                "slug": target.slug,
+                "premium_slug": premium.slug,
+                "walled_cookie": f"{settings.METER_COOKIE_NAME}={meter_cookie('bench-exhausted')}",
+                "session_cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

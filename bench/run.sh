@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# make bench: gunicorn as in production, load from wrk in a second process on loopback,
+# every target for BENCH_SECONDS, ratios against the paywall-free ceiling of the same run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+PORT="${BENCH_PORT:-8311}"
+SECONDS_PER="${BENCH_SECONDS:-8}"
+CONNECTIONS="${BENCH_CONNECTIONS:-8}"
+WORKERS="${BENCH_WORKERS:-4}"
+OUT=bench/out
+mkdir -p "$OUT"
+
+command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+
+export DJANGO_SETTINGS_MODULE=config.settings.local DJANGO_DEBUG=0 MASTHEAD_BENCH=1
+export SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+export ALLOWED_HOSTS=127.0.0.1
+export MASTHEAD_VAR_DIR="$PWD/var/bench"
+mkdir -p "$MASTHEAD_VAR_DIR"
+if [ -z "${DATABASE_URL:-}" ] && pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS masthead_bench" postgres
+  psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE masthead_bench" postgres
+  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/masthead_bench"
+fi
+if [ -z "${REDIS_URL:-}" ] && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+  export REDIS_URL="redis://127.0.0.1:6379/12"
+  redis-cli -n 12 flushdb >/dev/null
+fi
+echo "database: ${DATABASE_URL:-sqlite}  redis: ${REDIS_URL:-none}"
+
+$PY manage.py migrate --noinput -v 0
+$PY manage.py collectstatic --noinput -v 0
+$PY manage.py load_demo >/dev/null
+READERS=$($PY bench/prepare.py)
+field() { $PY -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$READERS" "$1"; }
+SLUG=$(field slug); PREMIUM=$(field premium_slug)
+WALLED=$(field walled_cookie); SESSION=$(field session_cookie)
+
+.venv/bin/gunicorn config.wsgi:application --bind "127.0.0.1:${PORT}" --workers "$WORKERS" \
+  --no-control-socket --log-level warning --access-logfile /dev/null &
+GUNICORN=$!
+trap 'kill $GUNICORN 2>/dev/null || true; wait $GUNICORN 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:${PORT}/healthz" >/dev/null && break; sleep 0.2; done
+
+BASE="http://127.0.0.1:${PORT}"
+run() {  # name, path, cookie
+  local name=$1 path=$2 cookie=${3:-}
+  local args=(-t 2 -c "$CONNECTIONS" -d "${SECONDS_PER}s" --latency)
+  [ -n "$cookie" ] && args+=(-H "Cookie: $cookie")
+  curl -sf -o /dev/null ${cookie:+-H "Cookie: $cookie"} "$BASE$path"  # warm
+  wrk "${args[@]}" "$BASE$path" > "$OUT/$name.txt"
+  echo "  $name done"
+}
+run ceiling "/bench/bare/$SLUG/"
+run healthz "/healthz"
+run web_metered_new_reader "/a/$SLUG/"
+run web_walled "/a/$SLUG/" "$WALLED"
+run web_premium_anonymous "/a/$PREMIUM/"
+run web_entitled "/a/$PREMIUM/" "$SESSION"
+run api_metered_new_reader "/api/v1/articles/$SLUG/"
+run api_walled "/api/v1/articles/$SLUG/" "$WALLED"
+run api_entitled "/api/v1/articles/$PREMIUM/" "$SESSION"
+if [ -f bench/extra.sh ]; then source bench/extra.sh; fi
+
+$PY bench/report.py "$OUT" "make bench (BENCH_SECONDS=$SECONDS_PER, $CONNECTIONS connections, gunicorn sync x$WORKERS, database ${DATABASE_URL:+postgresql}${DATABASE_URL:-sqlite}, redis ${REDIS_URL:+yes}${REDIS_URL:-no})"
