@@ -10,24 +10,14 @@ from datetime import timedelta
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.contrib.sessions.backends.cached_db import SessionStore  # noqa: E402
-from django.http import HttpRequest, HttpResponse  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from articles.models import Article  # noqa: E402
-from subscriptions.paywall import metering, rules  # noqa: E402
-from subscriptions.services.transitions import subscription_for_user, transition  # noqa: E402
-
 
 def meter_cookie(meter_id: str) -> str:
     """Exactly the cookie the paywall sets for this meter id."""
+    from django.conf import settings
+    from django.http import HttpRequest, HttpResponse
+
+    from subscriptions.paywall import metering
+
     request = HttpRequest()
     setattr(request, metering.NEW_METER_ATTR, meter_id)
     response = HttpResponse()
@@ -36,6 +26,24 @@ def meter_cookie(meter_id: str) -> str:
 
 
 def main() -> None:
+    import django
+
+    django.setup()
+
+    from django.conf import settings
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
+    from django.contrib.sessions.backends.cached_db import SessionStore
+    from django.utils import timezone
+
+    from articles.models import Article
+    from subscriptions.paywall import metering, rules
+    from subscriptions.services.transitions import subscription_for_user, transition
+
     now = timezone.now()
     inherit = Article.objects.filter(access_level="inherit").order_by("-published_at")
     metered = [a for a in inherit[:50] if rules.article_rule(a).level == "metered"]

@@ -12,7 +12,7 @@ from pathlib import Path
 LABELS = {
     "ceiling": "bare article template, no paywall (the ceiling)",
     "healthz": "/healthz",
-    "web_metered_new_reader": "web page, anonymous metered reader (new reader: meter read + insert)",
+    "web_metered_new_reader": "web page, anonymous metered reader (new reader: insert)",
     "web_walled": "web page, walled reader (meter exhausted)",
     "web_premium_anonymous": "web page, anonymous reader on a premium article (wall)",
     "web_entitled": "web page, entitled reader (trial, session)",
