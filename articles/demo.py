@@ -35,6 +35,7 @@ from articles.models import (
     Topic,
 )
 from articles.services import sanitise_body
+from subscriptions import paywall
 from subscriptions.models import Plan, PlanInterval
 
 SEED = 2026
@@ -900,6 +901,25 @@ def ensure_accounts(publisher: Publisher) -> tuple[DemoAccount, ...]:
     return DEMO_ACCOUNTS
 
 
+def _load_title_rules(catalogue: Catalogue) -> None:
+    """A demo of publisher-set rules, only where a title has none yet (edits survive):
+    every 9th title subscribers-only, every 13th for registered readers, every 5th
+    capping its share of the meter at 2 reads; the rest inherit the site's metered rule."""
+    slugs = [p.slug for p in catalogue.publications]
+    ids = _ids_by_slug(Publication, slugs)
+    ruled = set(paywall.titles_with_rules())
+    for index, slug in enumerate(slugs):
+        pub_id = ids[slug]
+        if pub_id in ruled:
+            continue
+        level = "premium" if index % 9 == 4 else "registered" if index % 13 == 6 else None
+        cap = 2 if index % 5 == 2 else None
+        if level or cap:
+            paywall.rule_set(
+                scope="publication", target_id=pub_id, access_level=level, free_articles_cap=cap
+            )
+
+
 def load_demo(
     publishers: int = DEFAULT_PUBLISHERS,
     publications: int = DEFAULT_PUBLICATIONS,
@@ -914,6 +934,7 @@ def load_demo(
     with transaction.atomic():
         article_ids, created = _load_catalogue(catalogue, now)
         _load_picks(catalogue, article_ids, now)
+        _load_title_rules(catalogue)
         plans = ensure_plans()
         first_publisher = Publisher.objects.get(slug=catalogue.publishers[0].slug)
         accounts = ensure_accounts(first_publisher)

@@ -32,8 +32,18 @@ __all__ = [
     "publication_cap",
     "publication_level",
     "resolved_level",
+    "rule_set",
     "rules_version",
+    "titles_with_rules",
 ]
+
+
+rule_set = rules.rule_set
+
+
+def titles_with_rules() -> list[int]:
+    """Ids of the titles that have a rule of their own."""
+    return rules.titles_with_rules()
 
 
 def rules_version() -> str:

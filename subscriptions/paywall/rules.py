@@ -158,3 +158,11 @@ def rule_set(
         invalidate()
         transaction.on_commit(invalidate)
     return rule
+
+
+def titles_with_rules() -> list[int]:
+    return list(
+        AccessRule.objects.filter(scope=RuleScope.PUBLICATION).values_list(
+            "publication_id", flat=True
+        )
+    )
