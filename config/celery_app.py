@@ -23,4 +23,3 @@ app.conf.update(
     timezone="UTC",
 )
 app.autodiscover_tasks()
-app.autodiscover_tasks(["subscriptions.paywall"])

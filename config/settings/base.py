@@ -183,14 +183,13 @@ else:
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Synced into django-celery-beat's tables at beat start-up; ops edit them in the admin.
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "flush-read-events": {"task": "paywall.flush_read_events", "schedule": 10.0},
-}
+# The schedule lives in django-celery-beat's tables, seeded by a migration
+# (subscriptions/migrations/0005_seed_job_schedule.py); ops edit it in the admin.
 
 # --- Email ----------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Masthead <hello@masthead.local>")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 
 # --- Product settings -----------------------------------------------------------------
 SITE_NAME = "Masthead"
@@ -226,3 +225,13 @@ METER_COOKIE_MAX_AGE = 400 * 24 * 3600
 # "memory" (per process, flushed every READ_EVENTS_BATCH events) or "direct".
 READ_EVENTS_SINK = env_str("READ_EVENTS_SINK", "redis" if REDIS_URL else "memory")
 READ_EVENTS_BATCH = env_int("READ_EVENTS_BATCH", 50)
+
+# --- Jobs -----------------------------------------------------------------------------
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+JOB_CHUNK_SIZE = env_int("JOB_CHUNK_SIZE", 1000)
+NOTIFICATION_CLAIM_TIMEOUT = env_int("NOTIFICATION_CLAIM_TIMEOUT", 900)  # seconds
+TRIAL_REMINDER_DAYS = 3
+RENEWAL_REMINDER_DAYS = 7
+DUNNING_REMINDER_DAYS = [1, 4]  # days after the first failure
+PUBLISHER_SHARE_PERCENT = env_int("PUBLISHER_SHARE_PERCENT", 50)
+METER_KEEP_WINDOWS = 2  # prune meter rows older than this many windows

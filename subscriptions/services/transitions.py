@@ -106,3 +106,58 @@ def subscription_for_user(*, user_id: int) -> Subscription:
     """The reader's one subscription row, created in status `none` if missing."""
     sub, _ = Subscription.objects.get_or_create(user_id=user_id)
     return sub
+
+
+def transition_many(
+    *,
+    ids: list[int],
+    from_status: str,
+    to: str,
+    source: str,
+    action: str,
+    now: datetime | None = None,
+    **changes: Any,
+) -> list[int]:
+    """The batch form of `transition()` for jobs: a constant number of queries for any
+    number of rows. Locks the rows, keeps only those still in `from_status` (skipping
+    rows another worker holds), moves them to `to`, audits each. Returns the moved ids."""
+    if to != from_status and to not in ALLOWED[from_status]:
+        raise TransitionNotAllowed(from_status, to)
+    unknown = set(changes) - FIELDS
+    if unknown:
+        raise TypeError(f"Unknown subscription fields: {sorted(unknown)}")
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Subscription.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=ids, status=from_status)
+            .values_list("pk", "user_id")
+        )
+        moved = [pk for pk, _ in rows]
+        if not moved:
+            return []
+        Subscription.objects.filter(pk__in=moved).update(status=to, updated_at=now, **changes)
+        AuditEntry.objects.bulk_create(
+            [
+                AuditEntry(
+                    subscription_id=pk,
+                    at=now,
+                    action=action,
+                    from_status=from_status,
+                    to_status=to,
+                    source=source,
+                    detail={"changed": sorted(changes)},
+                )
+                for pk in moved
+            ]
+        )
+        user_ids = [user_id for _, user_id in rows if user_id is not None]
+        transaction.on_commit(lambda: forget_cached_states(user_ids=user_ids))
+    return moved
+
+
+def forget_cached_states(*, user_ids: list[int]) -> None:
+    from ..selectors import forget_cached_state
+
+    for user_id in user_ids:
+        forget_cached_state(user_id=user_id)

@@ -309,9 +309,9 @@ def test_metered_readers_see_what_is_left_this_month():
 
 
 def test_the_flush_task_writes_buffered_events():
-    from subscriptions.paywall.tasks import flush_read_events
+    from subscriptions.tasks import run_job
 
     read(Client(), ArticleFactory(access_level="free"), "web")
     assert ReadEvent.objects.count() == 0
-    assert flush_read_events.delay().get() == 1
+    assert run_job.delay("flush_read_events").get() == "flush_read_events: 1 processed"
     assert ReadEvent.objects.count() == 1

@@ -1,0 +1,41 @@
+from django.conf import settings
+from django.db import models
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Notification(models.Model):
+    """An email we owe a reader, recorded once per (reader, kind, period) in the same
+    transaction as the change that calls for it, and sent afterwards. The unique key
+    is what makes every job's rerun send nothing twice."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=40)
+    period = models.CharField(max_length=40, help_text="What the email is about, e.g. a date")
+    status = models.CharField(
+        max_length=8, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    context = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=32, blank=True, help_text="The sender holding it")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind", "period"], name="notification_once_per_period"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="notification_status")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id} ({self.period}): {self.status}"

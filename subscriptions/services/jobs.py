@@ -1,0 +1,235 @@
+"""The clock's work. Each job is idempotent (a rerun changes and sends nothing twice),
+batched (a constant number of queries per chunk of JOB_CHUNK_SIZE rows) and killable
+(each chunk commits on its own; a rerun finishes what a killed run left)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from ..models import MeterEntry, Subscription, SubscriptionStatus
+from . import notifications, statements
+from .transitions import transition_many
+
+S = SubscriptionStatus
+
+
+@dataclass(frozen=True)
+class JobResult:
+    name: str
+    processed: int
+    detail: dict[str, Any]
+
+    def __str__(self) -> str:
+        extra = ", ".join(f"{k}={v}" for k, v in self.detail.items())
+        return f"{self.name}: {self.processed} processed" + (f" ({extra})" if extra else "")
+
+
+def _chunks(qs: QuerySet[Any], fields: tuple[str, ...], size: int) -> Iterator[list[tuple]]:
+    """Keyset pagination by primary key: one query per chunk, safe while rows change."""
+    last = 0
+    while True:
+        rows = list(qs.filter(pk__gt=last).order_by("pk").values_list("pk", *fields)[:size])
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield rows
+
+
+def _size(chunk_size: int | None) -> int:
+    return chunk_size or settings.JOB_CHUNK_SIZE
+
+
+def expire_trials(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
+    """Local trials past their end (no Stripe subscription) become `expired`; each
+    reader is told once. Stripe trials end through Stripe's own events."""
+    now = now or timezone.now()
+    due = Subscription.objects.filter(
+        status=S.TRIALING, trial_ends_at__lte=now, stripe_subscription_id__isnull=True
+    )
+    expired = 0
+    for rows in _chunks(due, ("user_id", "trial_ends_at"), _size(chunk_size)):
+        ends = {pk: (user_id, trial_end) for pk, user_id, trial_end in rows}
+        with transaction.atomic():
+            moved = transition_many(
+                ids=list(ends),
+                from_status=S.TRIALING,
+                to=S.EXPIRED,
+                source="job",
+                action="trial_expired",
+                now=now,
+            )
+            owed: list[tuple[int, str, dict[str, Any]]] = [
+                (ends[pk][0], f"{ends[pk][1]:%Y-%m-%d}", {}) for pk in moved if ends[pk][0]
+            ]
+            notifications.owe(kind="trial_expired", entries=owed, now=now)
+            notifications.enqueue(kind="trial_expired", user_ids=[u for u, _, _ in owed])
+        expired += len(moved)
+    return JobResult("expire_trials", expired, {})
+
+
+def _remind(
+    *,
+    name: str,
+    kind: str,
+    due: QuerySet[Subscription],
+    fields: tuple[str, ...],
+    period: Callable[[tuple], str],
+    context: Callable[[tuple], dict[str, Any]],
+    now: datetime,
+    chunk_size: int | None,
+) -> JobResult:
+    owed_total = 0
+    for rows in _chunks(due, ("user_id", *fields), _size(chunk_size)):
+        owed = [(row[1], period(row), context(row)) for row in rows if row[1]]
+        with transaction.atomic():
+            notifications.owe(kind=kind, entries=owed, now=now)
+            notifications.enqueue(kind=kind, user_ids=[u for u, _, _ in owed])
+        owed_total += len(owed)
+    return JobResult(name, owed_total, {})
+
+
+def send_trial_reminders(
+    *, now: datetime | None = None, chunk_size: int | None = None
+) -> JobResult:
+    """TRIAL_REMINDER_DAYS before a local trial ends (Stripe trials: trial_will_end)."""
+    now = now or timezone.now()
+    due = Subscription.objects.filter(
+        status=S.TRIALING,
+        trial_ends_at__gt=now,
+        trial_ends_at__lte=now + timedelta(days=settings.TRIAL_REMINDER_DAYS),
+        stripe_subscription_id__isnull=True,
+    )
+    return _remind(
+        name="send_trial_reminders",
+        kind="trial_ending",
+        due=due,
+        fields=("trial_ends_at",),
+        period=lambda row: f"{row[2]:%Y-%m-%d}",
+        context=lambda row: {},
+        now=now,
+        chunk_size=chunk_size,
+    )
+
+
+def send_renewal_reminders(
+    *, now: datetime | None = None, chunk_size: int | None = None
+) -> JobResult:
+    """RENEWAL_REMINDER_DAYS before a yearly plan renews by itself (auto-renewal notice)."""
+    now = now or timezone.now()
+    due = Subscription.objects.filter(
+        status=S.ACTIVE,
+        plan__interval="year",
+        cancel_at_period_end=False,
+        current_period_end__gt=now,
+        current_period_end__lte=now + timedelta(days=settings.RENEWAL_REMINDER_DAYS),
+    )
+    return _remind(
+        name="send_renewal_reminders",
+        kind="renewal_notice",
+        due=due,
+        fields=("current_period_end", "plan__amount", "plan__currency"),
+        period=lambda row: f"{row[2]:%Y-%m-%d}",
+        context=lambda row: {"amount": f"{row[3] / 100:.2f} {str(row[4]).upper()}"},
+        now=now,
+        chunk_size=chunk_size,
+    )
+
+
+def send_dunning_reminders(
+    *, now: datetime | None = None, chunk_size: int | None = None
+) -> JobResult:
+    """Reminders while a failed payment is inside its grace period, once per step."""
+    now = now or timezone.now()
+    grace = timedelta(days=settings.GRACE_PERIOD_DAYS)
+    total = 0
+    for day in settings.DUNNING_REMINDER_DAYS:
+        due = Subscription.objects.filter(
+            status=S.PAST_DUE,
+            past_due_since__lte=now - timedelta(days=day),
+            past_due_since__gt=now - grace,
+        )
+        result = _remind(
+            name="send_dunning_reminders",
+            kind="dunning",
+            due=due,
+            fields=("past_due_since",),
+            period=functools.partial(_dunning_period, day=day),
+            context=lambda row: {"grace_ends": f"{row[2] + grace:%Y-%m-%d}"},
+            now=now,
+            chunk_size=chunk_size,
+        )
+        total += result.processed
+    return JobResult("send_dunning_reminders", total, {})
+
+
+def _dunning_period(row: tuple, *, day: int) -> str:
+    return f"{row[2]:%Y-%m-%d}:day{day}"
+
+
+def prune_meter(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
+    """Drop meter rows from windows long past (the current and the previous windows stay)."""
+    now = now or timezone.now()
+    if settings.METER_WINDOW == "rolling":
+        cutoff = now - timedelta(days=settings.METER_ROLLING_DAYS * settings.METER_KEEP_WINDOWS)
+        old = MeterEntry.objects.filter(created_at__lt=cutoff)
+    else:
+        month = date(now.year, now.month, 1)
+        for _ in range(settings.METER_KEEP_WINDOWS - 1):
+            month = (month - timedelta(days=1)).replace(day=1)
+        old = MeterEntry.objects.filter(window_start__lt=month)
+    deleted = 0
+    for rows in _chunks(old, (), _size(chunk_size)):
+        deleted += MeterEntry.objects.filter(pk__in=[row[0] for row in rows]).delete()[0]
+    return JobResult("prune_meter", deleted, {})
+
+
+def flush_read_events(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
+    from ..paywall import events
+
+    return JobResult("flush_read_events", events.flush(), {})
+
+
+def send_notifications(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
+    """A sweep for owed emails whose send task was lost (e.g. a worker killed between
+    commit and enqueue)."""
+    return JobResult("send_notifications", notifications.send(limit=_size(chunk_size)), {})
+
+
+def publisher_statements(
+    *, now: datetime | None = None, chunk_size: int | None = None
+) -> JobResult:
+    """Last month's statements (a rerun leaves written statements as they are)."""
+    now = now or timezone.now()
+    first_of_this_month = date(now.year, now.month, 1)
+    month = (first_of_this_month - timedelta(days=1)).replace(day=1)
+    written = statements.write_month(month=month, now=now)
+    return JobResult("publisher_statements", written, {"month": f"{month:%Y-%m}"})
+
+
+JOBS: dict[str, Callable[..., JobResult]] = {
+    "expire_trials": expire_trials,
+    "send_trial_reminders": send_trial_reminders,
+    "send_renewal_reminders": send_renewal_reminders,
+    "send_dunning_reminders": send_dunning_reminders,
+    "publisher_statements": publisher_statements,
+    "prune_meter": prune_meter,
+    "flush_read_events": flush_read_events,
+    "send_notifications": send_notifications,
+}
+
+
+def run(name: str, **kwargs: Any) -> JobResult:
+    try:
+        job = JOBS[name]
+    except KeyError:
+        raise ValueError(f"Unknown job {name!r}; known: {', '.join(sorted(JOBS))}") from None
+    return job(**kwargs)

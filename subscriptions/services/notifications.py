@@ -1,0 +1,126 @@
+"""Emails we owe readers: recorded once, sent at most once.
+
+Jobs call `owe()` inside the transaction that makes the change (so a killed job leaves
+either both or neither), then `enqueue()` after commit: one task per chunk of readers,
+never one per reader. `send()` claims rows atomically (pending -> sending) before it
+sends, so two workers, a rerun or a duplicated task never send the same email twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from ..models import Notification, NotificationStatus
+
+KINDS = {
+    "trial_ending": "Your free trial ends soon",
+    "trial_expired": "Your free trial has ended",
+    "renewal_notice": "Your yearly subscription renews soon",
+    "dunning": "We couldn't take your payment",
+}
+
+
+def owe(*, kind: str, entries: Iterable[tuple[int, str, dict[str, Any]]], now: datetime) -> None:
+    """Record (user_id, period, context) notifications; ones already owed are kept as
+    they are. One query."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown notification kind {kind!r}")
+    Notification.objects.bulk_create(
+        [
+            Notification(user_id=user_id, kind=kind, period=period, context=context, created_at=now)
+            for user_id, period, context in entries
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def enqueue(*, kind: str, user_ids: list[int]) -> None:
+    """After commit, one send task for this chunk of readers."""
+    if not user_ids:
+        return
+    from ..tasks import send_notifications
+
+    transaction.on_commit(lambda: send_notifications.delay(kind, user_ids))
+
+
+def _claimable(now: datetime) -> Q:
+    stale = now - timedelta(seconds=settings.NOTIFICATION_CLAIM_TIMEOUT)
+    return Q(status=NotificationStatus.PENDING) | Q(
+        status=NotificationStatus.SENDING, claimed_at__lt=stale
+    )
+
+
+def send(*, kind: str | None = None, user_ids: list[int] | None = None, limit: int = 1000) -> int:
+    """Claim and send owed notifications (of a kind, for some readers, or all)."""
+    now = timezone.now()
+    candidates = Notification.objects.filter(_claimable(now))
+    if kind:
+        candidates = candidates.filter(kind=kind)
+    if user_ids is not None:
+        candidates = candidates.filter(user_id__in=user_ids)
+    token = uuid.uuid4().hex
+    ids = list(candidates.order_by("id").values_list("id", flat=True)[:limit])
+    # The claim: only rows still claimable become ours, whoever else is trying.
+    Notification.objects.filter(_claimable(now), pk__in=ids).update(
+        status=NotificationStatus.SENDING, claimed_at=now, claim=token
+    )
+    claimed = list(
+        Notification.objects.filter(claim=token, status=NotificationStatus.SENDING)
+        .select_related("user")
+        .order_by("id")
+    )
+    sent = 0
+    with get_connection() as connection:
+        for notification in claimed:
+            try:
+                _message(notification, connection).send()
+            except Exception as exc:  # SMTP and template errors alike: keep it for ops
+                Notification.objects.filter(pk=notification.pk).update(
+                    status=NotificationStatus.FAILED, error=str(exc)[:2000]
+                )
+                continue
+            Notification.objects.filter(pk=notification.pk).update(
+                status=NotificationStatus.SENT, sent_at=timezone.now()
+            )
+            sent += 1
+    return sent
+
+
+def _message(notification: Notification, connection: Any) -> EmailMultiAlternatives:
+    context = {
+        **notification.context,
+        "user": notification.user,
+        "site_url": settings.SITE_URL,
+        "site_name": settings.SITE_NAME,
+        "period": notification.period,
+    }
+    base = f"subscriptions/email/{notification.kind}"
+    text = render_to_string(f"{base}.txt", context)
+    html = render_to_string(f"{base}.html", context)
+    message = EmailMultiAlternatives(
+        subject=f"{settings.SITE_NAME}: {KINDS[notification.kind]}",
+        body=text,
+        to=[notification.user.email],
+        connection=connection,
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def pending_user_ids(*, kind: str, limit: int = 10_000) -> list[int]:
+    now = timezone.now()
+    return list(
+        Notification.objects.filter(_claimable(now), kind=kind).values_list("user_id", flat=True)[
+            :limit
+        ]
+    )
