@@ -6,6 +6,7 @@ Celery broker on the filesystem, so that `make run` works on a bare machine.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -33,6 +34,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "allauth",
+    "allauth.account",
+    "knox",
     "accounts",
     "articles",
     "subscriptions",
@@ -47,6 +51,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -120,8 +125,46 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/account/"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# django-allauth: the web sign-up, sign-in, password reset and email pages. Email is the
+# login; verification mail is sent but never blocks the trial.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+ACCOUNT_SIGNUP_REDIRECT_URL = "/account/"
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Masthead] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = env_str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", "http")
+
+# Sign-in and sign-up limits (format "N/period", period like 15m, 1h, hour, 1d).
+SIGNUP_RATE = env_str("SIGNUP_RATE", "20/hour")
+LOGIN_FAILURES_PER_EMAIL = env_str("LOGIN_FAILURES_PER_EMAIL", "5/15m")
+LOGIN_FAILURES_PER_ADDRESS = env_str("LOGIN_FAILURES_PER_ADDRESS", "20/15m")
+# Lockout: this many failures from one client address lock it out of sign-in for the window.
+LOGIN_LOCKOUT = env_str("LOGIN_LOCKOUT", "50/1d")
+
+# django-rest-knox: API tokens stored hashed, expiring, revocable (`Authorization: Token …`).
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_TTL": timedelta(days=env_int("API_TOKEN_TTL_DAYS", 30)),
+    "TOKEN_LIMIT_PER_USER": 20,
+    "AUTO_REFRESH": False,
+}
 
 # --- I18N -----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -139,9 +182,13 @@ STORAGES = {
 
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: DRF takes the 401's `WWW-Authenticate` header from the first class.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Client address for throttles: REMOTE_ADDR unless we sit behind this many proxies.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -189,10 +236,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Masthead <hello@masthead.loc
 
 # --- Product settings -----------------------------------------------------------------
 SITE_NAME = "Masthead"
+# Absolute links in emails sent from tasks (no request there).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 TRIAL_DAYS = env_int("TRIAL_DAYS", 14)
 METER_FREE_ARTICLES = env_int("METER_FREE_ARTICLES", 5)
 GRACE_PERIOD_DAYS = env_int("GRACE_PERIOD_DAYS", 7)
-SIGNUP_RATE = env_str("SIGNUP_RATE", "20/hour")
 
 STRIPE_SECRET_KEY = env_optional("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env_optional("STRIPE_WEBHOOK_SECRET")
