@@ -45,8 +45,9 @@ def account_signup(
     from_article_slug: str | None = None,
     now: datetime | None = None,
 ) -> User:
-    """Create the account and start its trial, all or nothing."""
-    email = email.strip()
+    """Create the account and start its trial, all or nothing. The address is stored
+    lowercased, as allauth's web sign-up does."""
+    email = email.strip().lower()
     if len(email) > MAX_EMAIL_LENGTH:
         raise ApplicationError("That email address is too long.", code="invalid_email")
     try:

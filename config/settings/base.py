@@ -34,10 +34,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    # accounts before allauth, so that our templates (account/*.html, the layout) win.
+    "accounts",
     "allauth",
     "allauth.account",
     "knox",
-    "accounts",
     "articles",
     "subscriptions",
 ]
