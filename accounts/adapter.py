@@ -23,6 +23,11 @@ def attribution_slug(request: HttpRequest) -> str | None:
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "email_taken": "An account already exists for this email address. Sign in instead.",
+    }
+
     def save_user(
         self,
         request: HttpRequest,

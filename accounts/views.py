@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.views import SignupView as AllauthSignupView
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -38,6 +39,7 @@ class SignupView(AllauthSignupView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["from_article"] = attribution_slug(self.request) or ""
+        context["trial_days"] = settings.TRIAL_DAYS
         return context
 
 
