@@ -7,7 +7,6 @@ client address at `settings.SIGNUP_RATE`. Both answer 429 with `Retry-After`.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 
@@ -17,19 +16,9 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
+from config.env import parse_rate
+
 from .identity import identity_hash
-
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])[a-z]*\s*$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """ "5/15m" -> (5, 900); "20/hour" -> (20, 3600); "50/1d" -> (50, 86400)."""
-    match = _RATE.match(rate)
-    if not match:
-        raise ValueError(f"Not a rate: {rate!r} (use e.g. '5/15m' or '20/hour').")
-    count, multiplier, unit = match.groups()
-    return int(count), int(multiplier or 1) * _UNIT[unit]
 
 
 @dataclass(frozen=True)

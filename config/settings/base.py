@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_bool, env_int, env_list, env_optional, env_str
+from config.env import env_bool, env_int, env_list, env_optional, env_str, parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("MASTHEAD_VAR_DIR", str(BASE_DIR / "var")))
@@ -159,11 +159,27 @@ LOGIN_FAILURES_PER_ADDRESS = env_str("LOGIN_FAILURES_PER_ADDRESS", "20/15m")
 # Lockout: this many failures from one client address lock it out of sign-in for the window.
 LOGIN_LOCKOUT = env_str("LOGIN_LOCKOUT", "50/1d")
 
+
+def _allauth_rate(rate: str, *scopes: str) -> str:
+    count, seconds = parse_rate(rate)
+    return ",".join(f"{count}/{seconds}s/{scope}" for scope in scopes)
+
+
+# The web pages get the same limits through allauth's own rate limiting.
+ACCOUNT_RATE_LIMITS = {
+    "signup": _allauth_rate(SIGNUP_RATE, "ip"),
+    "login_failed": ",".join(
+        [
+            _allauth_rate(LOGIN_FAILURES_PER_ADDRESS, "ip"),
+            _allauth_rate(LOGIN_FAILURES_PER_EMAIL, "key"),
+        ]
+    ),
+}
+
 # django-rest-knox: API tokens stored hashed, expiring, revocable (`Authorization: Token …`).
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "TOKEN_TTL": timedelta(days=env_int("API_TOKEN_TTL_DAYS", 30)),
-    "TOKEN_LIMIT_PER_USER": 20,
     "AUTO_REFRESH": False,
 }
 

@@ -245,6 +245,51 @@ def test_password_reset_sends_an_email(client, django_capture_on_commit_callback
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["ann@example.org"]
     assert "/accounts/password/reset/key/" in mail.outbox[0].body
+    html = mail.outbox[0].alternatives[0]
+    assert html[1] == "text/html"
+    assert "/accounts/password/reset/key/" in str(html[0])
+
+
+def test_verification_email_has_text_and_html(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        signup(client)
+    confirm = next(m for m in mail.outbox if "confirm" in m.subject.lower())
+    assert "/accounts/confirm-email/" in confirm.body
+    assert "/accounts/confirm-email/" in str(confirm.alternatives[0][0])
+
+
+def test_verifying_the_email_keeps_the_trial(client, django_capture_on_commit_callbacks):
+    import re
+
+    with django_capture_on_commit_callbacks(execute=True):
+        signup(client)
+    confirm = next(m for m in mail.outbox if "confirm" in m.subject.lower())
+    url = re.search(r"http://testserver(/accounts/confirm-email/\S+/)", confirm.body).group(1)
+    assert client.post(url).status_code == 302
+    from allauth.account.models import EmailAddress
+
+    assert EmailAddress.objects.get().verified is True
+    assert Subscription.objects.get().status == "trialing"
+    assert "we have sent you an email" not in client.get("/account/").content.decode()
+
+
+def test_web_signups_are_rate_limited_per_address(client, settings):
+    settings.ACCOUNT_RATE_LIMITS = {"signup": "2/3600s/ip"}
+    assert signup(client, email="a1@example.org").status_code == 302
+    client.logout()
+    assert signup(client, email="a2@example.org").status_code == 302
+    client.logout()
+    assert signup(client, email="a3@example.org").status_code == 429
+    assert User.objects.count() == 2
+
+
+def test_web_failed_signins_are_limited_per_email(client):
+    UserFactory(email="ann@example.org")
+    for _ in range(5):
+        client.post("/login/", {"login": "ann@example.org", "password": "wrong-wrong"})
+    response = client.post("/login/", {"login": "ann@example.org", "password": GOOD_PASSWORD})
+    assert response.status_code in (200, 429)
+    assert client.get("/account/").status_code == 302
 
 
 def test_allauth_pages_render_in_the_site_layout(client):
