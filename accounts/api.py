@@ -20,6 +20,7 @@ from . import selectors, services
 from .models import User
 from .serializers import (
     CredentialsSerializer,
+    PasswordSerializer,
     SignupSerializer,
     TokenUserSerializer,
     UserSerializer,
@@ -105,3 +106,14 @@ class MeView(APIView):
     def get(self, request: Request) -> Response:
         assert isinstance(request.user, User)
         return Response(_user_payload(request.user))
+
+    @extend_schema(request=PasswordSerializer, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        """Delete my account (password required). Personal data goes; the subscription
+        record stays anonymised; no second trial for the same person later."""
+        assert isinstance(request.user, User)
+        data = PasswordSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.account_delete(user=request.user, password=data.validated_data["password"])
+        session_logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)

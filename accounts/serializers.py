@@ -40,6 +40,19 @@ class CredentialsSerializer(serializers.Serializer[Any]):
     )
 
 
+class PasswordSerializer(serializers.Serializer[Any]):
+    password = StrictCharField(
+        max_length=128,
+        trim_whitespace=False,
+        error_messages={
+            "required": "Type your password to confirm.",
+            "blank": "Type your password to confirm.",
+            "invalid": "The password must be text.",
+            "max_length": "That password is too long (128 characters at most).",
+        },
+    )
+
+
 class SignupSerializer(CredentialsSerializer):
     """`{email, password}` and, optionally, `from`: the slug of the article whose wall sent
     the reader (attribution)."""

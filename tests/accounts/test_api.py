@@ -440,3 +440,52 @@ def test_session_authenticated_me_works_for_the_web(client):
     response = client.get(ME)
     assert response.status_code == 200
     assert json.loads(response.content)["email"] == "ann@example.org"
+
+
+def _signed_up(api_client, email="ann@example.org"):
+    token = api_client.post(
+        SIGNUP, {"email": email, "password": GOOD_PASSWORD}, format="json"
+    ).json()["token"]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{}, {"password": "wrong-wrong"}, {"password": 123}, {"password": "x" * 300}],
+)
+def test_delete_account_needs_the_password(api_client, payload):
+    _signed_up(api_client)
+    before = counts()
+    assert_error(api_client.delete(ME, payload, format="json"))
+    assert counts() == before
+    assert api_client.get(ME).status_code == 200
+
+
+def test_delete_account_via_the_api(api_client):
+    from subscriptions.models import AuditEntry
+
+    _signed_up(api_client)
+    response = api_client.delete(ME, {"password": GOOD_PASSWORD}, format="json")
+    assert response.status_code == 204
+    assert not User.objects.exists()
+    sub = Subscription.objects.get()
+    assert sub.user is None
+    assert AuditEntry.objects.filter(subscription=sub).exists()
+    assert TrialClaim.objects.get().user is None
+    assert_error(api_client.get(ME), 401)
+    # the same person may sign up again, but gets no second trial
+    api_client.credentials()
+    again = api_client.post(
+        SIGNUP, {"email": "Ann+again@example.org", "password": GOOD_PASSWORD}, format="json"
+    )
+    assert again.status_code == 201
+    assert again.json()["user"]["subscription"]["status"] == "none"
+    assert again.json()["user"]["entitled"] is False
+
+
+def test_a_paying_subscriber_must_cancel_before_deleting(api_client):
+    _signed_up(api_client)
+    Subscription.objects.update(status="active", stripe_subscription_id="sub_1")
+    body = assert_error(api_client.delete(ME, {"password": GOOD_PASSWORD}, format="json"))
+    assert body["code"] == "subscription_active"
+    assert User.objects.count() == 1
