@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from subscriptions.models import Subscription
 
@@ -19,10 +21,19 @@ def deliver(*, subject: str, body: str, html: str | None, to: list[str], from_em
 
 
 def send_welcome(*, user_id: int) -> None:
-    """Welcome / trial started. Does nothing when the account is gone meanwhile."""
-    user = User.objects.filter(pk=user_id).first()
-    if user is None:
-        return
+    """Welcome / trial started, at most once per account (safe when the task runs twice:
+    the send is recorded in the same transaction). Nothing when the account is gone."""
+    with transaction.atomic():
+        claimed = User.objects.filter(pk=user_id, welcome_email_sent_at__isnull=True).update(
+            welcome_email_sent_at=timezone.now()
+        )
+        user = User.objects.filter(pk=user_id).first()
+        if not claimed or user is None:
+            return
+        _send_welcome(user)
+
+
+def _send_welcome(user: User) -> None:
     sub = Subscription.objects.filter(user_id=user.pk).first()
     context = {
         "user": user,

@@ -55,6 +55,14 @@ def account_summary(*, user: User, now: datetime | None = None) -> dict[str, Any
     }
 
 
+def _status_in_words(sub: Subscription | None, *, entitled: bool) -> str:
+    if sub is None:
+        return str(SubscriptionStatus.NONE.label)
+    if sub.status == SubscriptionStatus.TRIALING and not entitled:
+        return str(SubscriptionStatus.EXPIRED.label)  # past its end, before the expiry job
+    return str(sub.get_status_display())
+
+
 def _email_verified(user: User) -> bool:
     from allauth.account.models import EmailAddress
 

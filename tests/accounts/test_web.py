@@ -298,3 +298,37 @@ def test_allauth_pages_render_in_the_site_layout(client):
         response = client.get(path)
         assert response.status_code == 200, path
         assert "site-header" in response.content.decode()
+
+
+def test_the_welcome_email_is_sent_once_even_if_the_task_runs_twice():
+    from accounts.tasks import send_welcome_email
+
+    user = UserFactory()
+    trial_start(user=user)
+    send_welcome_email(user.pk)
+    send_welcome_email(user.pk)
+    assert len(mail.outbox) == 1
+    assert "free trial has started" in mail.outbox[0].subject
+    assert "/account/" in mail.outbox[0].body
+
+
+def test_the_welcome_task_does_nothing_for_a_deleted_account():
+    from accounts.tasks import send_welcome_email
+
+    user = UserFactory()
+    user_id = user.pk
+    user.delete()
+    send_welcome_email(user_id)
+    assert mail.outbox == []
+
+
+def test_account_page_after_the_trial_end_says_it_ended_before_any_job(client):
+    user = UserFactory()
+    with time_machine.travel(NOW, tick=False):
+        trial_start(user=user)
+    with time_machine.travel(NOW + timedelta(days=14), tick=False):
+        client.force_login(user)
+        html = client.get("/account/").content.decode()
+    assert "Trial ended" in html
+    assert "Cancel my free trial" not in html
+    assert "free allowance" in html
