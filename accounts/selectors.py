@@ -42,7 +42,7 @@ def account_summary(*, user: User, now: datetime | None = None) -> dict[str, Any
         "email": user.email,
         "subscription": {
             "status": sub.status if sub else SubscriptionStatus.NONE.value,
-            "status_display": (sub.get_status_display() if sub else SubscriptionStatus.NONE.label),
+            "status_display": _status_in_words(sub, entitled=entitlement.entitled),
             "plan": sub.plan.code if sub and sub.plan else None,
             "trial_ends_at": sub.trial_ends_at if sub else None,
             "trial_days_left": trial_days_left(sub, now=now),
