@@ -41,6 +41,12 @@ class AccountAdapter(DefaultAccountAdapter):
             services.signup_complete(user=saved, from_article_slug=attribution_slug(request))
         return saved
 
+    def set_password(self, user: AbstractBaseUser, password: str) -> None:
+        """Password changed or reset on the web: the app's API tokens stop working too."""
+        super().set_password(user, password)
+        assert isinstance(user, User)
+        services.api_tokens_revoke_all(user=user)
+
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """Render in the request (the templates need it), deliver from a task after commit."""
         request = allauth_context.request

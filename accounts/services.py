@@ -90,6 +90,11 @@ def api_token_revoke(*, token: AuthToken) -> None:
     token.delete()
 
 
+def api_tokens_revoke_all(*, user: User) -> None:
+    """Sign the reader out of every app (after a password change or reset)."""
+    AuthToken.objects.filter(user=user).delete()
+
+
 def account_delete(*, user: User, password: str) -> None:
     """Delete the reader's account: the user row and everything personal goes (tokens,
     email addresses, sessions); the Subscription and its audit trail stay with user=NULL;

@@ -341,3 +341,28 @@ def test_account_page_after_the_trial_end_says_it_ended_before_any_job(client):
     assert "Trial ended" in html
     assert "Cancel my free trial" not in html
     assert "free allowance" in html
+
+
+def test_changing_the_password_on_the_web_revokes_api_tokens(client):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    token = api.post(
+        "/api/v1/auth/signup/",
+        {"email": "ann@example.org", "password": GOOD_PASSWORD},
+        format="json",
+    ).json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/me/").status_code == 200
+    client.force_login(User.objects.get())
+    response = client.post(
+        "/accounts/password/change/",
+        {
+            "oldpassword": GOOD_PASSWORD,
+            "password1": "a brand new passphrase",
+            "password2": "a brand new passphrase",
+        },
+    )
+    assert response.status_code == 302
+    assert api.get("/api/v1/me/").status_code == 401
+    assert client.get("/account/").status_code == 200  # this browser stays signed in
