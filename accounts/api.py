@@ -6,9 +6,9 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from django.contrib.auth import logout as session_logout
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.models import AuthToken
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -41,7 +41,21 @@ class SignupView(APIView):
     permission_classes: list[type] = []
     throttle_classes = [SignupRateThrottle]
 
-    @extend_schema(request=SignupSerializer, responses={201: TokenUserSerializer})
+    @extend_schema(
+        request=inline_serializer(
+            name="SignupRequest",
+            fields={
+                "email": serializers.EmailField(max_length=254),
+                "password": serializers.CharField(max_length=128),
+                "from": serializers.CharField(
+                    required=False,
+                    max_length=200,
+                    help_text="Slug of the article whose wall sent the reader (attribution).",
+                ),
+            },
+        ),
+        responses={201: TokenUserSerializer},
+    )
     def post(self, request: Request) -> Response:
         data = SignupSerializer(data=request.data)
         data.is_valid(raise_exception=True)
