@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import User
+from .models import TrialClaim, User
 
 
 @admin.register(User)
@@ -16,3 +16,11 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+@admin.register(TrialClaim)
+class TrialClaimAdmin(admin.ModelAdmin):
+    list_display = ("claimed_at", "user", "article_slug")
+    search_fields = ("user__email", "article_slug")
+    raw_id_fields = ("user", "article")
+    readonly_fields = ("identity_hash", "claimed_at")

@@ -41,6 +41,7 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", max_length=254, unique=True)
+    welcome_email_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -55,3 +56,37 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+
+class TrialClaim(models.Model):
+    """One free trial per person: the hash of the normalised email of whoever started it.
+
+    Kept when the account is deleted (the user link goes, the hash stays), so the same
+    person — in any Gmail dot/+tag/case variant — cannot start a second trial. It also
+    records the trial's attribution: which article's wall the reader came from.
+    """
+
+    identity_hash = models.CharField(max_length=64, unique=True)
+    user = models.OneToOneField(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="trial_claim",
+    )
+    claimed_at = models.DateTimeField()
+    article = models.ForeignKey(
+        "articles.Article",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="trial_claims",
+        help_text="The article whose wall started the trial (attribution).",
+    )
+    article_slug = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-claimed_at"]
+
+    def __str__(self) -> str:
+        return f"trial claim {self.identity_hash[:10]}… ({self.user or 'deleted reader'})"

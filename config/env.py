@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 
 class ImproperlyConfiguredEnv(RuntimeError):
@@ -45,3 +46,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None or value == "":
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])[a-z]*\s*$")
+_RATE_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """A rate setting as (count, seconds): "5/15m" -> (5, 900), "20/hour" -> (20, 3600),
+    "50/1d" -> (50, 86400)."""
+    match = _RATE.match(rate)
+    if not match:
+        raise ImproperlyConfiguredEnv(f"Not a rate: {rate!r} (use e.g. '5/15m' or '20/hour').")
+    count, multiplier, unit = match.groups()
+    return int(count), int(multiplier or 1) * _RATE_UNIT[unit]

@@ -4,6 +4,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.urls import entrance_urlpatterns
 from config import health
 
 
@@ -13,6 +14,7 @@ def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> Json
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("articles.api_urls")),
+    path("", include("accounts.api_urls")),
     re_path(r"^.*$", api_not_found),
 ]
 
@@ -23,6 +25,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
+    path("accounts/", include("allauth.urls")),
+    *entrance_urlpatterns,
+    path("", include("accounts.urls")),
     path("", include("articles.urls")),
 ]
 

@@ -6,11 +6,12 @@ Celery broker on the filesystem, so that `make run` works on a bare machine.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_bool, env_int, env_list, env_optional, env_str
+from config.env import env_bool, env_int, env_list, env_optional, env_str, parse_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("MASTHEAD_VAR_DIR", str(BASE_DIR / "var")))
@@ -33,7 +34,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    # accounts before allauth, so that our templates (account/*.html, the layout) win.
     "accounts",
+    "allauth",
+    "allauth.account",
+    "knox",
     "articles",
     "subscriptions",
 ]
@@ -47,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "subscriptions.paywall.middleware.MeterCookieMiddleware",
 ]
 
@@ -121,8 +127,62 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/account/"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# django-allauth: the web sign-up, sign-in, password reset and email pages. Email is the
+# login; verification mail is sent but never blocks the trial.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+ACCOUNT_SIGNUP_REDIRECT_URL = "/account/"
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Masthead] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = env_str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", "http")
+
+# Sign-in and sign-up limits (format "N/period", period like 15m, 1h, hour, 1d).
+SIGNUP_RATE = env_str("SIGNUP_RATE", "20/hour")
+LOGIN_FAILURES_PER_EMAIL = env_str("LOGIN_FAILURES_PER_EMAIL", "5/15m")
+LOGIN_FAILURES_PER_ADDRESS = env_str("LOGIN_FAILURES_PER_ADDRESS", "20/15m")
+# Lockout: this many failures from one client address lock it out of sign-in for the window.
+LOGIN_LOCKOUT = env_str("LOGIN_LOCKOUT", "50/1d")
+
+
+def _allauth_rate(rate: str, *scopes: str) -> str:
+    count, seconds = parse_rate(rate)
+    return ",".join(f"{count}/{seconds}s/{scope}" for scope in scopes)
+
+
+# The web pages get the same limits through allauth's own rate limiting.
+ACCOUNT_RATE_LIMITS = {
+    "signup": _allauth_rate(SIGNUP_RATE, "ip"),
+    "login_failed": ",".join(
+        [
+            _allauth_rate(LOGIN_FAILURES_PER_ADDRESS, "ip"),
+            _allauth_rate(LOGIN_FAILURES_PER_EMAIL, "key"),
+        ]
+    ),
+}
+
+# django-rest-knox: API tokens stored hashed, expiring, revocable (`Authorization: Token …`).
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_TTL": timedelta(days=env_int("API_TOKEN_TTL_DAYS", 30)),
+    "AUTO_REFRESH": False,
+}
 
 # --- I18N -----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -140,9 +200,13 @@ STORAGES = {
 
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: DRF takes the 401's `WWW-Authenticate` header from the first class.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Client address for throttles: REMOTE_ADDR unless we sit behind this many proxies.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -193,10 +257,11 @@ EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 
 # --- Product settings -----------------------------------------------------------------
 SITE_NAME = "Masthead"
+# Absolute links in emails sent from tasks (no request there).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 TRIAL_DAYS = env_int("TRIAL_DAYS", 14)
 METER_FREE_ARTICLES = env_int("METER_FREE_ARTICLES", 5)
 GRACE_PERIOD_DAYS = env_int("GRACE_PERIOD_DAYS", 7)
-SIGNUP_RATE = env_str("SIGNUP_RATE", "20/hour")
 
 STRIPE_SECRET_KEY = env_optional("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env_optional("STRIPE_WEBHOOK_SECRET")
@@ -227,7 +292,6 @@ READ_EVENTS_SINK = env_str("READ_EVENTS_SINK", "redis" if REDIS_URL else "memory
 READ_EVENTS_BATCH = env_int("READ_EVENTS_BATCH", 50)
 
 # --- Jobs -----------------------------------------------------------------------------
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 JOB_CHUNK_SIZE = env_int("JOB_CHUNK_SIZE", 1000)
 NOTIFICATION_CLAIM_TIMEOUT = env_int("NOTIFICATION_CLAIM_TIMEOUT", 900)  # seconds
 TRIAL_REMINDER_DAYS = 3

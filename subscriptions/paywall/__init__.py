@@ -27,8 +27,10 @@ __all__ = [
     "Reader",
     "Reason",
     "Rule",
+    "adopt_anonymous_meter",
     "article_access",
     "decide",
+    "forget_reader",
     "publication_cap",
     "publication_level",
     "resolved_level",
@@ -39,6 +41,8 @@ __all__ = [
 
 
 rule_set = rules.rule_set
+adopt_anonymous_meter = metering.adopt_anonymous_meter
+forget_reader = metering.forget_reader
 
 
 def titles_with_rules() -> list[int]:

@@ -146,3 +146,15 @@ def adopt_anonymous_meter(*, request: HttpRequest, user_id: int) -> int:
         ]
         MeterEntry.objects.filter(pk__in=duplicate_ids).delete()
         return MeterEntry.objects.filter(reader_key=anon).update(reader_key=account)
+
+
+def forget_reader(*, user_id: int) -> None:
+    """An account is being deleted: its meter goes, its read events stay for the
+    publishers' statements but no longer name the reader."""
+    from ..models import ReadEvent
+
+    key = f"u:{user_id}"
+    MeterEntry.objects.filter(reader_key=key).delete()
+    ReadEvent.objects.filter(reader_key=key).update(
+        reader_key=f"deleted:{secrets.token_hex(8)}", user=None
+    )

@@ -315,3 +315,34 @@ def test_the_flush_task_writes_buffered_events():
     assert ReadEvent.objects.count() == 0
     assert run_job.delay("flush_read_events").get() == "flush_read_events: 1 processed"
     assert ReadEvent.objects.count() == 1
+
+
+def test_api_sign_up_and_sign_in_move_the_anonymous_meter_into_the_account():
+    from rest_framework.test import APIClient
+
+    app = APIClient()
+    first, second = ArticleFactory.create_batch(2, access_level="metered")
+    app.get(f"/api/v1/articles/{first.slug}/")
+    app.get(f"/api/v1/articles/{second.slug}/")
+    response = app.post(
+        "/api/v1/auth/signup/",
+        {"email": "new@example.com", "password": "a long enough passphrase 42"},
+        format="json",
+    )
+    assert response.status_code == 201
+    user_key = f"u:{UserFactory._meta.model.objects.get(email='new@example.com').pk}"
+    assert list(MeterEntry.objects.values_list("reader_key", flat=True)) == [user_key] * 2
+
+
+def test_deleting_an_account_forgets_its_meter_and_unnames_its_reads():
+    user = UserFactory(password="pw-to-delete-123")
+    client = Client()
+    client.force_login(user)
+    read(client, ArticleFactory(access_level="metered"), "web")
+    events.flush()
+    from accounts.services import account_delete
+
+    account_delete(user=user, password="pw-to-delete-123")
+    assert not MeterEntry.objects.exists()
+    event = ReadEvent.objects.get()
+    assert event.user_id is None and event.reader_key.startswith("deleted:")

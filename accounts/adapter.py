@@ -1,0 +1,70 @@
+"""allauth hooks: a web sign-up starts the trial; allauth's mails go out via Celery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.sites.shortcuts import get_current_site
+from django.db import transaction
+from django.forms import BaseForm
+from django.http import HttpRequest
+
+from . import services, tasks
+from .models import User
+
+
+def attribution_slug(request: HttpRequest) -> str | None:
+    """The article slug the wall passed as `from` (query string or the form's field)."""
+    value = request.POST.get("from") or request.GET.get("from") or ""
+    return value.strip()[:200] or None
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "email_taken": "An account already exists for this email address. Sign in instead.",
+    }
+
+    def save_user(
+        self,
+        request: HttpRequest,
+        user: AbstractBaseUser,
+        form: BaseForm,
+        commit: bool = True,
+    ) -> AbstractBaseUser:
+        saved = super().save_user(request, user, form, commit=commit)
+        if commit:
+            assert isinstance(saved, User)
+            services.signup_complete(user=saved, from_article_slug=attribution_slug(request))
+        return saved
+
+    def set_password(self, user: AbstractBaseUser, password: str) -> None:
+        """Password changed or reset on the web: the app's API tokens stop working too."""
+        super().set_password(user, password)
+        assert isinstance(user, User)
+        services.api_tokens_revoke_all(user=user)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """Render in the request (the templates need it), deliver from a task after commit."""
+        request = allauth_context.request
+        ctx: dict[str, Any] = {
+            "request": request,
+            "email": email,
+            "current_site": get_current_site(request),
+        }
+        ctx.update(context)
+        message = self.render_mail(template_prefix, email, ctx)
+        html = None
+        for content, mimetype in getattr(message, "alternatives", []):
+            if mimetype == "text/html":
+                html = str(content)
+        subject, body = str(message.subject), str(message.body)
+        to, from_email = [str(a) for a in message.to], str(message.from_email)
+        transaction.on_commit(
+            lambda: tasks.send_rendered_email.delay(
+                subject=subject, body=body, html=html, to=to, from_email=from_email
+            )
+        )

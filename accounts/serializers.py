@@ -1,0 +1,90 @@
+"""API input and output shapes for accounts. Strict: strings only, bounded lengths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.validators import EmailValidator
+from rest_framework import serializers
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers, booleans and lists instead of coercing them."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CredentialsSerializer(serializers.Serializer[Any]):
+    email = StrictCharField(
+        max_length=254,
+        trim_whitespace=True,
+        error_messages={
+            "required": "Enter your email address.",
+            "blank": "Enter your email address.",
+            "invalid": "The email address must be text.",
+            "max_length": "That email address is too long.",
+        },
+    )
+    password = StrictCharField(
+        max_length=128,
+        trim_whitespace=False,
+        error_messages={
+            "required": "Enter a password.",
+            "blank": "Enter a password.",
+            "invalid": "The password must be text.",
+            "max_length": "That password is too long (128 characters at most).",
+        },
+    )
+
+
+class PasswordSerializer(serializers.Serializer[Any]):
+    password = StrictCharField(
+        max_length=128,
+        trim_whitespace=False,
+        error_messages={
+            "required": "Type your password to confirm.",
+            "blank": "Type your password to confirm.",
+            "invalid": "The password must be text.",
+            "max_length": "That password is too long (128 characters at most).",
+        },
+    )
+
+
+class SignupSerializer(CredentialsSerializer):
+    """`{email, password}` and, optionally, `from`: the slug of the article whose wall sent
+    the reader (attribution)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].validators.append(
+            EmailValidator(message="Enter a valid email address.")
+        )
+        self.fields["from"] = StrictCharField(required=False, allow_blank=True, max_length=200)
+
+
+class SubscriptionStateSerializer(serializers.Serializer[Any]):
+    status = serializers.CharField()
+    status_display = serializers.CharField()
+    plan = serializers.CharField(allow_null=True)
+    trial_ends_at = serializers.DateTimeField(allow_null=True)
+    trial_days_left = serializers.IntegerField(allow_null=True)
+    current_period_end = serializers.DateTimeField(allow_null=True)
+    cancel_at_period_end = serializers.BooleanField()
+
+
+class UserSerializer(serializers.Serializer[Any]):
+    """The contract's `user`: `{email, subscription: {…}, entitled}` (plus extras)."""
+
+    email = serializers.EmailField()
+    subscription = SubscriptionStateSerializer()
+    entitled = serializers.BooleanField()
+    entitlement_reason = serializers.CharField()
+    email_verified = serializers.BooleanField()
+
+
+class TokenUserSerializer(serializers.Serializer[Any]):
+    token = serializers.CharField()
+    user = UserSerializer()

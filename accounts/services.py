@@ -1,0 +1,122 @@
+"""Writes about accounts: sign up (user + trial in one transaction), API tokens, delete."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from knox.models import AuthToken
+
+from config.exceptions import ApplicationError
+from subscriptions import paywall
+from subscriptions.models import Subscription, SubscriptionStatus
+from subscriptions.services.trials import EmailAlreadyRegistered, TrialAlreadyUsed, trial_start
+
+from . import selectors, tasks
+from .models import User
+
+MAX_EMAIL_LENGTH = 254
+
+
+def signup_complete(
+    *, user: User, from_article_slug: str | None = None, now: datetime | None = None
+) -> Subscription | None:
+    """What follows creating an account, on the web and in the API: start the trial and
+    send the welcome email after commit. A person whose earlier (deleted) account had
+    the trial gets an account without a second trial (None)."""
+    try:
+        sub: Subscription | None = trial_start(
+            user=user, from_article_slug=from_article_slug, now=now
+        )
+    except TrialAlreadyUsed:
+        sub = None
+    user_id = user.pk
+    transaction.on_commit(lambda: tasks.send_welcome_email.delay(user_id))
+    return sub
+
+
+def account_signup(
+    *,
+    email: str,
+    password: str,
+    from_article_slug: str | None = None,
+    now: datetime | None = None,
+) -> User:
+    """Create the account and start its trial, all or nothing. The address is stored
+    lowercased, as allauth's web sign-up does."""
+    email = email.strip().lower()
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise ApplicationError("That email address is too long.", code="invalid_email")
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ApplicationError("Enter a valid email address.", code="invalid_email") from None
+    if selectors.email_in_use(email=email):
+        raise EmailAlreadyRegistered()
+    candidate = User(email=email)
+    try:
+        validate_password(password, user=candidate)
+    except ValidationError as exc:
+        raise ApplicationError(" ".join(exc.messages), code="weak_password") from None
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password)
+            _record_email_address(user)
+            signup_complete(user=user, from_article_slug=from_article_slug, now=now)
+    except IntegrityError:
+        # Another sign-up with this address won the race.
+        raise EmailAlreadyRegistered() from None
+    return user
+
+
+def _record_email_address(user: User) -> None:
+    """allauth's (unverified, primary) address row, as its web sign-up would make."""
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
+
+
+def api_token_create(*, user: User) -> str:
+    """A new API token (stored hashed by knox, expires after REST_KNOX TOKEN_TTL)."""
+    _instance, token = AuthToken.objects.create(user=user)
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    return token
+
+
+def api_token_revoke(*, token: AuthToken) -> None:
+    token.delete()
+
+
+def api_tokens_revoke_all(*, user: User) -> None:
+    """Sign the reader out of every app (after a password change or reset)."""
+    AuthToken.objects.filter(user=user).delete()
+
+
+def account_delete(*, user: User, password: str) -> None:
+    """Delete the reader's account: the user row and everything personal goes (tokens,
+    email addresses, sessions); the Subscription and its audit trail stay with user=NULL;
+    the TrialClaim keeps only the email's hash, so there is no second trial."""
+    if not user.check_password(password):
+        raise ApplicationError(
+            "That password is not right, so your account was not deleted.",
+            code="wrong_password",
+        )
+    with transaction.atomic():
+        sub = Subscription.objects.select_for_update().filter(user_id=user.pk).first()
+        if (
+            sub is not None
+            and sub.stripe_subscription_id
+            and sub.status
+            in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE, SubscriptionStatus.TRIALING)
+        ):
+            raise ApplicationError(
+                "You have a paid subscription: cancel it from Manage billing first, "
+                "then delete your account.",
+                code="subscription_active",
+            )
+        paywall.forget_reader(user_id=user.pk)
+        user.delete()

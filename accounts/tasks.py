@@ -1,0 +1,21 @@
+"""Thin Celery tasks for our own emails. Enqueued after commit, never sent inline."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import emails
+
+
+@shared_task(name="accounts.send_welcome_email")
+def send_welcome_email(user_id: int) -> None:
+    emails.send_welcome(user_id=user_id)
+
+
+@shared_task(name="accounts.send_rendered_email")
+def send_rendered_email(
+    *, subject: str, body: str, html: str | None, to: list[str], from_email: str
+) -> None:
+    """Send a message already rendered in the request (allauth's verification and
+    password-reset mails): the request only renders, this task delivers."""
+    emails.deliver(subject=subject, body=body, html=html, to=to, from_email=from_email)

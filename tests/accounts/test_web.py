@@ -1,0 +1,368 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.test import Client
+
+from accounts.models import TrialClaim
+from subscriptions.models import AuditEntry, Subscription
+from subscriptions.services.trials import trial_start
+from tests.factories import ArticleFactory, PlanFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+GOOD_PASSWORD = "correct horse battery staple"
+
+
+def signup(client, email="ann@example.org", password=GOOD_PASSWORD, query="", **extra):
+    return client.post(f"/signup/{query}", {"email": email, "password1": password, **extra})
+
+
+def test_pages_are_at_the_contract_paths(client):
+    for path in ("/signup/", "/login/"):
+        response = client.get(path)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert 'name="csrfmiddlewaretoken"' in html
+        assert "Masthead" in html  # inside the site's layout
+    assert client.get("/account/").status_code == 302
+
+
+def test_allauth_links_point_at_the_contract_paths():
+    from django.urls import reverse
+
+    assert reverse("account_signup") == "/signup/"
+    assert reverse("account_login") == "/login/"
+    assert reverse("account_logout") == "/logout/"
+    assert reverse("account_reset_password").startswith("/accounts/")
+
+
+@time_machine.travel(NOW, tick=False)
+def test_signup_starts_the_trial_signs_in_and_sends_emails(
+    client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signup(client, email="Ann@Example.org")
+    assert response.status_code == 302
+    assert response["Location"] == "/account/"
+    user = User.objects.get()
+    assert user.email == "ann@example.org"
+    sub = Subscription.objects.get(user=user)
+    assert sub.status == "trialing"
+    assert sub.trial_ends_at == NOW + timedelta(days=14)
+    subjects = sorted(m.subject for m in mail.outbox)
+    assert any("free trial has started" in s for s in subjects)
+    assert any("confirm" in s.lower() for s in subjects)  # verification sent, not blocking
+    page = client.get("/account/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Free trial" in html
+    assert "14 days left" in html
+
+
+def test_signup_honours_next_and_records_where_the_reader_came_from(client):
+    article = ArticleFactory(slug="big-story")
+    page = client.get("/signup/?next=/a/big-story/&from=big-story")
+    html = page.content.decode()
+    assert 'name="from" value="big-story"' in html
+    assert 'value="/a/big-story/"' in html
+    response = signup(client, next="/a/big-story/", **{"from": "big-story"})
+    assert response.status_code == 302
+    assert response["Location"] == "/a/big-story/"
+    claim = TrialClaim.objects.get()
+    assert claim.article == article
+    assert claim.user == User.objects.get()
+
+
+def test_signup_ignores_an_unsafe_next(client):
+    response = signup(client, next="https://evil.example/steal")
+    assert response.status_code == 302
+    assert response["Location"] == "/account/"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"email": "not-an-email"}, "valid email address"),
+        ({"email": ""}, "required"),
+        ({"password": "short"}, "too short"),
+        ({"password": "password123"}, "too common"),
+        ({"password": "83749201938475"}, "entirely numeric"),
+    ],
+)
+def test_signup_form_says_what_is_wrong(client, fields, message):
+    data = {"email": "ann@example.org", "password": GOOD_PASSWORD, **fields}
+    response = signup(client, email=data["email"], password=data["password"])
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert User.objects.count() == 0
+    assert Subscription.objects.count() == 0
+
+
+@pytest.mark.parametrize("variant", ["ANN@example.org", "Foo.Bar+x@gmail.com"])
+def test_signup_with_an_existing_or_gmail_variant_email_is_refused(client, variant):
+    existing = "ann@example.org" if variant.startswith("ANN") else "foobar@googlemail.com"
+    signup(Client(), email=existing)
+    before = (User.objects.count(), Subscription.objects.count())
+    response = signup(client, email=variant)
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+    assert (User.objects.count(), Subscription.objects.count()) == before
+
+
+def test_a_deleted_reader_can_come_back_but_gets_no_second_trial(client):
+    user = UserFactory(email="ann@example.org")
+    trial_start(user=user)
+    user.delete()
+    response = signup(client, email="ann+back@example.org")
+    assert response.status_code == 302
+    back = User.objects.get()
+    assert not Subscription.objects.filter(user=back, status="trialing").exists()
+
+
+def test_login_and_logout(client):
+    UserFactory(email="ann@example.org")
+    response = client.post("/login/", {"login": "ANN@example.org", "password": GOOD_PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == "/account/"
+    assert client.get("/account/").status_code == 200
+    assert client.get("/logout/").status_code == 200  # a confirmation page; GET does not sign out
+    assert client.get("/account/").status_code == 200
+    response = client.post("/logout/")
+    assert response.status_code == 302
+    assert client.get("/account/").status_code == 302
+
+
+def test_login_rotates_the_session(client):
+    UserFactory(email="ann@example.org")
+    client.get("/login/")
+    session = client.session
+    session["probe"] = 1
+    session.save()
+    before = client.session.session_key
+    client.post("/login/", {"login": "ann@example.org", "password": GOOD_PASSWORD})
+    assert client.session.session_key != before
+
+
+def test_login_honours_next(client):
+    UserFactory(email="ann@example.org")
+    response = client.post(
+        "/login/?next=/a/big-story/",
+        {"login": "ann@example.org", "password": GOOD_PASSWORD, "next": "/a/big-story/"},
+    )
+    assert response["Location"] == "/a/big-story/"
+
+
+def test_login_page_carries_next_through_the_form(client):
+    html = client.get("/login/?next=/a/big-story/").content.decode()
+    assert 'name="next" value="/a/big-story/"' in html
+    assert "/signup/?next=/a/big-story/" in html.replace("%2F", "/")
+
+
+def test_login_with_a_wrong_password_says_so(client):
+    UserFactory(email="ann@example.org")
+    response = client.post("/login/", {"login": "ann@example.org", "password": "wrong-wrong"})
+    assert response.status_code == 200
+    assert "not correct" in response.content.decode()
+
+
+def test_forms_need_csrf():
+    client = Client(enforce_csrf_checks=True)
+    assert signup(client).status_code == 403
+    assert User.objects.count() == 0
+
+
+def test_account_page_shows_status_plan_and_buttons(client):
+    PlanFactory(code="monthly", name="Monthly", amount=999)
+    PlanFactory(code="yearly", name="Yearly", interval="year", amount=9900)
+    user = UserFactory()
+    with time_machine.travel(NOW, tick=False):
+        trial_start(user=user)
+    client.force_login(user)
+    with time_machine.travel(NOW + timedelta(days=10, hours=1), tick=False):
+        html = client.get("/account/").content.decode()
+    assert "Free trial" in html
+    assert "4 days left" in html
+    assert 'action="/billing/checkout/"' in html
+    assert 'value="monthly"' in html and 'value="yearly"' in html
+    assert "9.99 GBP" in html
+    assert "Manage billing" in html
+    assert 'action="/account/cancel-trial/"' in html
+    assert "/account/delete/" in html
+
+
+def test_account_page_for_a_reader_without_a_subscription(client):
+    client.force_login(UserFactory())
+    html = client.get("/account/").content.decode()
+    assert "No subscription" in html
+    assert "Cancel my free trial" not in html
+
+
+def test_cancel_button_ends_the_trial(client):
+    user = UserFactory()
+    trial_start(user=user)
+    client.force_login(user)
+    assert client.get("/account/cancel-trial/").status_code == 405
+    response = client.post("/account/cancel-trial/")
+    assert response.status_code == 302
+    assert Subscription.objects.get(user=user).status == "canceled"
+    html = client.get("/account/").content.decode()
+    assert "Canceled" in html
+    assert "Your free trial has ended" in html
+
+
+def test_delete_account_needs_the_password(client):
+    user = UserFactory()
+    client.force_login(user)
+    response = client.post("/account/delete/", {"password": "wrong-wrong"})
+    assert response.status_code == 400
+    assert "not right" in response.content.decode()
+    assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_delete_account_removes_personal_data_and_keeps_the_records(client):
+    user = UserFactory(email="ann@example.org")
+    sub = trial_start(user=user)
+    client.force_login(user)
+    response = client.post("/account/delete/", {"password": GOOD_PASSWORD})
+    assert response.status_code == 302
+    assert not User.objects.exists()
+    sub.refresh_from_db()
+    assert sub.user is None
+    assert AuditEntry.objects.filter(subscription=sub).count() == 1
+    claim = TrialClaim.objects.get()
+    assert claim.user is None
+    assert "ann" not in claim.identity_hash
+    assert client.get("/account/").status_code == 302
+    # the same person cannot take a second trial
+    signup(Client(), email="Ann+2@example.org")
+    assert not Subscription.objects.filter(status="trialing", user__isnull=False).exists()
+
+
+def test_password_reset_sends_an_email(client, django_capture_on_commit_callbacks):
+    UserFactory(email="ann@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/accounts/password/reset/", {"email": "ann@example.org"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["ann@example.org"]
+    assert "/accounts/password/reset/key/" in mail.outbox[0].body
+    html = mail.outbox[0].alternatives[0]
+    assert html[1] == "text/html"
+    assert "/accounts/password/reset/key/" in str(html[0])
+
+
+def test_verification_email_has_text_and_html(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        signup(client)
+    confirm = next(m for m in mail.outbox if "confirm" in m.subject.lower())
+    assert "/accounts/confirm-email/" in confirm.body
+    assert "/accounts/confirm-email/" in str(confirm.alternatives[0][0])
+
+
+def test_verifying_the_email_keeps_the_trial(client, django_capture_on_commit_callbacks):
+    import re
+
+    with django_capture_on_commit_callbacks(execute=True):
+        signup(client)
+    confirm = next(m for m in mail.outbox if "confirm" in m.subject.lower())
+    url = re.search(r"http://testserver(/accounts/confirm-email/\S+/)", confirm.body).group(1)
+    assert client.post(url).status_code == 302
+    from allauth.account.models import EmailAddress
+
+    assert EmailAddress.objects.get().verified is True
+    assert Subscription.objects.get().status == "trialing"
+    assert "we have sent you an email" not in client.get("/account/").content.decode()
+
+
+def test_web_signups_are_rate_limited_per_address(client, settings):
+    settings.ACCOUNT_RATE_LIMITS = {"signup": "2/3600s/ip"}
+    assert signup(client, email="a1@example.org").status_code == 302
+    client.logout()
+    assert signup(client, email="a2@example.org").status_code == 302
+    client.logout()
+    limited = signup(client, email="a3@example.org")
+    assert limited.status_code == 429
+    assert "Too many attempts" in limited.content.decode()
+    assert User.objects.count() == 2
+
+
+def test_web_failed_signins_are_limited_per_email(client):
+    UserFactory(email="ann@example.org")
+    for _ in range(5):
+        client.post("/login/", {"login": "ann@example.org", "password": "wrong-wrong"})
+    response = client.post("/login/", {"login": "ann@example.org", "password": GOOD_PASSWORD})
+    assert response.status_code == 200
+    assert "Too many failed login attempts" in response.content.decode()
+    assert client.get("/account/").status_code == 302
+
+
+def test_allauth_pages_render_in_the_site_layout(client):
+    client.force_login(UserFactory())
+    for path in ("/accounts/password/change/", "/accounts/email/", "/accounts/password/reset/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "site-header" in response.content.decode()
+
+
+def test_the_welcome_email_is_sent_once_even_if_the_task_runs_twice():
+    from accounts.tasks import send_welcome_email
+
+    user = UserFactory()
+    trial_start(user=user)
+    send_welcome_email(user.pk)
+    send_welcome_email(user.pk)
+    assert len(mail.outbox) == 1
+    assert "free trial has started" in mail.outbox[0].subject
+    assert "/account/" in mail.outbox[0].body
+
+
+def test_the_welcome_task_does_nothing_for_a_deleted_account():
+    from accounts.tasks import send_welcome_email
+
+    user = UserFactory()
+    user_id = user.pk
+    user.delete()
+    send_welcome_email(user_id)
+    assert mail.outbox == []
+
+
+def test_account_page_after_the_trial_end_says_it_ended_before_any_job(client):
+    user = UserFactory()
+    with time_machine.travel(NOW, tick=False):
+        trial_start(user=user)
+    with time_machine.travel(NOW + timedelta(days=14), tick=False):
+        client.force_login(user)
+        html = client.get("/account/").content.decode()
+    assert "Trial ended" in html
+    assert "Cancel my free trial" not in html
+    assert "free allowance" in html
+
+
+def test_changing_the_password_on_the_web_revokes_api_tokens(client):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    token = api.post(
+        "/api/v1/auth/signup/",
+        {"email": "ann@example.org", "password": GOOD_PASSWORD},
+        format="json",
+    ).json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/me/").status_code == 200
+    client.force_login(User.objects.get())
+    response = client.post(
+        "/accounts/password/change/",
+        {
+            "oldpassword": GOOD_PASSWORD,
+            "password1": "a brand new passphrase",
+            "password2": "a brand new passphrase",
+        },
+    )
+    assert response.status_code == 302
+    assert api.get("/api/v1/me/").status_code == 401
+    assert client.get("/account/").status_code == 200  # this browser stays signed in
