@@ -64,3 +64,8 @@ run api_entitled "/api/v1/articles/$PREMIUM/" "$SESSION"
 if [ -f bench/extra.sh ]; then source bench/extra.sh; fi
 
 $PY bench/report.py "$OUT" "make bench (BENCH_SECONDS=$SECONDS_PER, $CONNECTIONS connections, gunicorn sync x$WORKERS, database ${DATABASE_URL:+postgresql}${DATABASE_URL:-sqlite}, redis ${REDIS_URL:+yes}${REDIS_URL:-no})"
+
+if [ -n "${DATABASE_URL:-}" ] && [ "${BENCH_JOBS:-1}" = "1" ]; then
+  echo "== jobs benchmark"
+  $PY bench/jobs_bench.py | tee -a bench/RESULTS.md
+fi

@@ -12,7 +12,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import CharField, QuerySet
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from ..models import MeterEntry, Subscription, SubscriptionStatus
@@ -44,6 +45,11 @@ def _chunks(qs: QuerySet[Any], fields: tuple[str, ...], size: int) -> Iterator[l
         yield rows
 
 
+def date_text(field: str) -> Cast:
+    """A datetime column as its "YYYY-MM-DD" date, computed by the database."""
+    return Cast(TruncDate(field), output_field=CharField())
+
+
 def _size(chunk_size: int | None) -> int:
     return chunk_size or settings.JOB_CHUNK_SIZE
 
@@ -56,22 +62,28 @@ def expire_trials(*, now: datetime | None = None, chunk_size: int | None = None)
         status=S.TRIALING, trial_ends_at__lte=now, stripe_subscription_id__isnull=True
     )
     expired = 0
-    for rows in _chunks(due, ("user_id", "trial_ends_at"), _size(chunk_size)):
-        ends = {pk: (user_id, trial_end) for pk, user_id, trial_end in rows}
+    while True:
         with transaction.atomic():
             moved = transition_many(
-                ids=list(ends),
+                candidates=due,
+                limit=_size(chunk_size),
                 from_status=S.TRIALING,
                 to=S.EXPIRED,
                 source="job",
                 action="trial_expired",
                 now=now,
             )
-            owed: list[tuple[int, str, dict[str, Any]]] = [
-                (ends[pk][0], f"{ends[pk][1]:%Y-%m-%d}", {}) for pk in moved if ends[pk][0]
-            ]
-            notifications.owe(kind="trial_expired", entries=owed, now=now)
-            notifications.enqueue(kind="trial_expired", user_ids=[u for u, _, _ in owed])
+            if not moved:
+                break
+            notifications.owe_from(
+                kind="trial_expired",
+                subscriptions=Subscription.objects.filter(pk__in=[pk for pk, _ in moved]),
+                period=date_text("trial_ends_at"),
+                now=now,
+            )
+            notifications.enqueue(
+                kind="trial_expired", user_ids=[user for _, user in moved if user]
+            )
         expired += len(moved)
     return JobResult("expire_trials", expired, {})
 

@@ -16,11 +16,12 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import DateTimeField, F, JSONField, Q, QuerySet, Value
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ..models import Notification, NotificationStatus
+from .bulk import insert_from_select
 
 KINDS = {
     "trial_ending": "Your free trial ends soon",
@@ -40,6 +41,29 @@ def owe(*, kind: str, entries: Iterable[tuple[int, str, dict[str, Any]]], now: d
             Notification(user_id=user_id, kind=kind, period=period, context=context, created_at=now)
             for user_id, period, context in entries
         ],
+        ignore_conflicts=True,
+    )
+
+
+def owe_from(*, kind: str, subscriptions: QuerySet[Any], period: Any, now: datetime) -> int:
+    """Record one notification per subscription's reader, made by the database from the
+    rows (INSERT ... SELECT): one statement per chunk. `period` is an expression over
+    the subscription (e.g. its trial's end date as text)."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown notification kind {kind!r}")
+    return insert_from_select(
+        model=Notification,
+        columns={
+            "user": F("user_id"),
+            "kind": Value(kind),
+            "period": period,
+            "status": Value(NotificationStatus.PENDING),
+            "context": Value({}, output_field=JSONField()),
+            "created_at": Value(now, output_field=DateTimeField()),
+            "claim": Value(""),
+            "error": Value(""),
+        },
+        source=subscriptions.filter(user__isnull=False),
         ignore_conflicts=True,
     )
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import F, QuerySet, Value
 from django.utils import timezone
 
 from config.exceptions import ApplicationError
 
 from ..models import AuditEntry, Subscription, SubscriptionStatus
+from .bulk import insert_from_select
 
 S = SubscriptionStatus
 
@@ -110,17 +112,19 @@ def subscription_for_user(*, user_id: int) -> Subscription:
 
 def transition_many(
     *,
-    ids: list[int],
+    candidates: QuerySet[Subscription],
+    limit: int,
     from_status: str,
     to: str,
     source: str,
     action: str,
     now: datetime | None = None,
     **changes: Any,
-) -> list[int]:
-    """The batch form of `transition()` for jobs: a constant number of queries for any
-    number of rows. Locks the rows, keeps only those still in `from_status` (skipping
-    rows another worker holds), moves them to `to`, audits each. Returns the moved ids."""
+) -> list[tuple[int, int | None]]:
+    """The batch form of `transition()` for jobs: up to `limit` of `candidates` that are
+    still in `from_status` are locked (rows another worker holds are skipped), moved to
+    `to` and audited, in four queries whatever the number of rows. Returns the moved
+    rows as (subscription id, user id); empty when nothing is left to move."""
     if to != from_status and to not in ALLOWED[from_status]:
         raise TransitionNotAllowed(from_status, to)
     unknown = set(changes) - FIELDS
@@ -129,35 +133,38 @@ def transition_many(
     now = now or timezone.now()
     with transaction.atomic():
         rows = list(
-            Subscription.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=ids, status=from_status)
-            .values_list("pk", "user_id")
+            candidates.select_for_update(skip_locked=True)
+            .filter(status=from_status)
+            .order_by()
+            .values_list("pk", "user_id")[:limit]
         )
         moved = [pk for pk, _ in rows]
         if not moved:
             return []
         Subscription.objects.filter(pk__in=moved).update(status=to, updated_at=now, **changes)
-        AuditEntry.objects.bulk_create(
-            [
-                AuditEntry(
-                    subscription_id=pk,
-                    at=now,
-                    action=action,
-                    from_status=from_status,
-                    to_status=to,
-                    source=source,
-                    detail={"changed": sorted(changes)},
-                )
-                for pk in moved
-            ]
+        # The audit entries are made by the database from the moved rows: one statement.
+        insert_from_select(
+            model=AuditEntry,
+            columns={
+                "subscription": F("pk"),
+                "at": Value(now, output_field=models.DateTimeField()),
+                "action": Value(action),
+                "from_status": Value(from_status),
+                "to_status": Value(to),
+                "source": Value(source),
+                "detail": Value({"changed": sorted(changes)}, output_field=models.JSONField()),
+            },
+            source=Subscription.objects.filter(pk__in=moved),
         )
         user_ids = [user_id for _, user_id in rows if user_id is not None]
         transaction.on_commit(lambda: forget_cached_states(user_ids=user_ids))
-    return moved
+    return rows
 
 
 def forget_cached_states(*, user_ids: list[int]) -> None:
-    from ..selectors import forget_cached_state
+    """One cache round trip for the whole batch."""
+    from django.core.cache import cache
 
-    for user_id in user_ids:
-        forget_cached_state(user_id=user_id)
+    from ..selectors import state_cache_key
+
+    cache.delete_many([state_cache_key(user_id) for user_id in user_ids])

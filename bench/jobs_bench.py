@@ -1,0 +1,116 @@
+"""Benchmark: expiring 100,000 due trials (of 1,000,000 subscriptions) on PostgreSQL.
+
+Compares the expire_trials job (state change, audit entries, owed emails, one send task
+per chunk) with a bare SQL UPDATE of the same rows: seconds and queries, as a ratio.
+Run by bench/run.sh when PostgreSQL is available; prints one Markdown section.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+TOTAL = int(os.environ.get("BENCH_JOBS_TOTAL", "1000000"))
+DUE = int(os.environ.get("BENCH_JOBS_DUE", "100000"))
+CHUNK = int(os.environ.get("BENCH_JOBS_CHUNK", "5000"))
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from config.celery_app import app
+    from subscriptions.services import jobs
+
+    if connection.vendor != "postgresql":
+        print("jobs benchmark skipped: needs PostgreSQL")
+        return
+
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM subscriptions_notification")
+        cur.execute("DELETE FROM subscriptions_auditentry")
+        cur.execute(
+            "DELETE FROM subscriptions_subscription WHERE user_id IN "
+            "(SELECT id FROM accounts_user WHERE email LIKE 'jb%%@bench.local')"
+        )
+        cur.execute("DELETE FROM accounts_user WHERE email LIKE 'jb%%@bench.local'")
+        cur.execute(
+            """INSERT INTO accounts_user (password, is_superuser, first_name, last_name,
+                   is_staff, is_active, date_joined, email)
+               SELECT '!', false, '', '', false, true, now(), 'jb' || n || '@bench.local'
+               FROM generate_series(1, %s) AS n""",
+            [TOTAL],
+        )
+        cur.execute(
+            """INSERT INTO subscriptions_subscription (user_id, status, trial_started_at,
+                   trial_ends_at, cancel_at_period_end, created_at, updated_at)
+               SELECT id, 'trialing', now() - interval '15 days',
+                   CASE WHEN row_number() OVER (ORDER BY id) <= %s
+                        THEN now() - interval '1 hour' ELSE now() + interval '10 days' END,
+                   false, now(), now()
+               FROM accounts_user WHERE email LIKE 'jb%%@bench.local'""",
+            [DUE],
+        )
+        cur.execute("ANALYZE subscriptions_subscription")
+
+    # The bare UPDATE of the same rows, rolled back so the job finds them due.
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as bare_q:
+            started = time.perf_counter()
+            with connection.cursor() as cur:
+                cur.execute(
+                    """UPDATE subscriptions_subscription SET status = 'expired',
+                           updated_at = now()
+                       WHERE status = 'trialing' AND trial_ends_at <= now()
+                         AND stripe_subscription_id IS NULL"""
+                )
+                updated = cur.rowcount
+            bare = time.perf_counter() - started
+        transaction.set_rollback(True)
+
+    # Time the state change (lock, update, audit) apart from the owed emails.
+    state_change = {"seconds": 0.0}
+    original = jobs.transition_many
+
+    def timed(**kwargs):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return original(**kwargs)
+        finally:
+            state_change["seconds"] += time.perf_counter() - started
+
+    jobs.transition_many = timed  # type: ignore[assignment]
+    with CaptureQueriesContext(connection) as job_q:
+        started = time.perf_counter()
+        result = jobs.expire_trials(chunk_size=CHUNK)
+        job = time.perf_counter() - started
+    jobs.transition_many = original  # type: ignore[assignment]
+    with app.connection_for_write() as conn:  # nobody consumes the bench's send tasks
+        conn.default_channel.queue_purge("celery")
+
+    assert updated == DUE and result.processed == DUE, (updated, result.processed)
+    print(f"""
+## Jobs: expiring {DUE:,} due trials of {TOTAL:,} subscriptions (PostgreSQL)
+
+Command: `make bench` (bench/jobs_bench.py, chunk size {CHUNK:,}).
+
+| run | seconds | SQL queries | notification tasks enqueued |
+|---|---:|---:|---:|
+| bare `UPDATE` of the same rows | {bare:.2f} | {len(bare_q.captured_queries)} | 0 |
+| `expire_trials`: the state change (lock, update, audit entry per row) | {state_change["seconds"]:.2f} | | |
+| `expire_trials`: the whole job (+ an owed email per reader, send tasks) | {job:.2f} | {len(job_q.captured_queries)} | {-(-DUE // CHUNK)} |
+
+Ratio to the bare UPDATE: state change **{state_change["seconds"] / bare:.2f}x**, whole job
+**{job / bare:.2f}x** (goal for the state change: at most 2x).
+""")
+
+
+if __name__ == "__main__":
+    main()

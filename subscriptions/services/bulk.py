@@ -1,0 +1,38 @@
+"""Set-based writes for the jobs: INSERT ... SELECT, built from ORM querysets.
+
+Django's bulk_create builds every row in Python; for the batch jobs the rows to insert
+(audit entries, owed emails) are already in the database, so the database can make them
+itself. One statement per chunk, portable across PostgreSQL and SQLite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection, models
+
+
+def insert_from_select(
+    *,
+    model: type[models.Model],
+    columns: dict[str, Any],
+    source: models.QuerySet[Any],
+    ignore_conflicts: bool = False,
+) -> int:
+    """INSERT INTO model (columns...) SELECT <expressions> FROM source.
+
+    `columns` maps the target model's field names to expressions over `source`'s model
+    (F(), Value(), functions). Returns the number of rows inserted.
+    """
+    fields = [model._meta.get_field(name) for name in columns]
+    aliases = {f"_insert_{i}": expr for i, expr in enumerate(columns.values())}
+    select = source.order_by().annotate(**aliases).values_list(*aliases)
+    select_sql, params = select.query.sql_with_params()
+    target = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    sql = f"INSERT INTO {target} ({names}) {select_sql}"
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
