@@ -25,11 +25,12 @@ def insert_from_select(
     (F(), Value(), functions). Returns the number of rows inserted.
     """
     fields = [model._meta.get_field(name) for name in columns]
+    db_columns = [str(getattr(f, "column", "")) for f in fields]
     aliases = {f"_insert_{i}": expr for i, expr in enumerate(columns.values())}
     select = source.order_by().annotate(**aliases).values_list(*aliases)
     select_sql, params = select.query.sql_with_params()
     target = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    names = ", ".join(connection.ops.quote_name(column) for column in db_columns)
     sql = f"INSERT INTO {target} ({names}) {select_sql}"
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"

@@ -132,7 +132,7 @@ def transition_many(
         raise TypeError(f"Unknown subscription fields: {sorted(unknown)}")
     now = now or timezone.now()
     with transaction.atomic():
-        rows = list(
+        rows: list[tuple[int, int | None]] = list(
             candidates.select_for_update(skip_locked=True)
             .filter(status=from_status)
             .order_by()
