@@ -12,6 +12,7 @@ def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> Json
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("articles.api_urls")),
+    path("", include("subscriptions.api_urls")),
     re_path(r"^.*$", api_not_found),
 ]
 
@@ -22,5 +23,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
+    path("", include("subscriptions.urls")),
     path("", include("articles.urls")),
 ]

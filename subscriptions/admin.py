@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Plan, Subscription
+from .models import BillingCustomer, Plan, StripeEvent, Subscription
 
 
 @admin.register(Plan)
@@ -15,3 +15,18 @@ class SubscriptionAdmin(admin.ModelAdmin):
     search_fields = ("user__email", "stripe_subscription_id")
     raw_id_fields = ("user",)
     readonly_fields = ("status",)
+
+
+@admin.register(BillingCustomer)
+class BillingCustomerAdmin(admin.ModelAdmin):
+    list_display = ("stripe_customer_id", "user", "created_at")
+    search_fields = ("stripe_customer_id", "user__email")
+    raw_id_fields = ("user",)
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ("stripe_id", "type", "status", "created", "received_at", "attempts")
+    list_filter = ("status", "type")
+    search_fields = ("stripe_id",)
+    readonly_fields = ("stripe_id", "type", "payload", "created", "received_at")

@@ -197,6 +197,8 @@ SIGNUP_RATE = env_str("SIGNUP_RATE", "20/hour")
 STRIPE_SECRET_KEY = env_optional("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env_optional("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_optional("STRIPE_API_BASE")
+# Absolute links in emails and Stripe return URLs (Checkout success/cancel, portal).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

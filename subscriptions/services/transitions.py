@@ -42,6 +42,8 @@ FIELDS = {
     "past_due_since",
     "complimentary_until",
     "stripe_subscription_id",
+    "stripe_synced_at",
+    "stripe_synced_event",
 }
 
 

@@ -1,0 +1,19 @@
+"""Thin Celery tasks: take ids, call one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .billing.stripe_client import TemporaryBillingError
+from .services.stripe_events import stripe_event_process
+
+
+@shared_task(
+    autoretry_for=(TemporaryBillingError,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def process_stripe_event(event_pk: int) -> None:
+    stripe_event_process(event_pk=event_pk)

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+from .webhooks.views import stripe_webhook
+
+app_name = "subscriptions"
+
+urlpatterns = [
+    path("billing/success/", views.checkout_success, name="checkout-success"),
+    path("billing/cancel/", views.checkout_cancel, name="checkout-cancel"),
+    path("billing/manage/", views.manage, name="billing-manage"),
+    path("webhooks/stripe/", stripe_webhook, name="stripe-webhook"),
+]
