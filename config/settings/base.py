@@ -197,6 +197,8 @@ SIGNUP_RATE = env_str("SIGNUP_RATE", "20/hour")
 STRIPE_SECRET_KEY = env_optional("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env_optional("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_optional("STRIPE_API_BASE")
+# The SDK's own retries of one call (with its own idempotency key); Celery retries on top.
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
 # Absolute links in emails and Stripe return URLs (Checkout success/cancel, portal).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 

@@ -126,6 +126,20 @@ def invoice_subscription_id(invoice: Mapping[str, Any]) -> str | None:
     return _id(details.get("subscription")) or _id(invoice.get("subscription"))
 
 
+def invoice_price_id(invoice: Mapping[str, Any]) -> str | None:
+    """The price of the invoice's first line: today `pricing.price_details.price`,
+    older shapes `price` or `plan` on the line."""
+    lines = (invoice.get("lines") or {}).get("data") or []
+    for line in lines:
+        pricing = line.get("pricing") or {}
+        details = pricing.get("price_details") or {}
+        for holder in (details.get("price"), line.get("price"), line.get("plan")):
+            found = _id(holder)
+            if found:
+                return found
+    return None
+
+
 def verify_webhook(*, payload: bytes, signature: str, secret: str) -> dict[str, Any]:
     """Verify `Stripe-Signature` on the raw body and return the event as a dict."""
     try:
@@ -152,7 +166,7 @@ class StripeClient:
         self._stripe = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base} if api_base else {},
-            max_network_retries=2,
+            max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
         )
 
     @classmethod

@@ -298,11 +298,10 @@ def subscription_sync_from_stripe(
     }
     if period.end:
         fields["current_period_end"] = _ts(period.end)
+    # Stripe keeps `trial_end` after the trial: every event carries it, so the order in
+    # which they arrive does not matter. (An early end — card already used — shows too.)
     trial_end = _ts(stripe_subscription.get("trial_end"))
-    if to == S.TRIALING:
-        fields["trial_ends_at"] = trial_end
-    elif trial_end and sub.trial_ends_at and trial_end < sub.trial_ends_at:
-        # The Stripe trial ended early (e.g. card already used for a trial): say so.
+    if trial_end is not None:
         fields["trial_ends_at"] = trial_end
     price_id = subscription_price_id(stripe_subscription)
     plan = Plan.objects.filter(stripe_price_id=price_id).first() if price_id else None
@@ -349,10 +348,12 @@ def subscription_refresh(
 def subscription_status_hint(
     *,
     stripe_subscription_id: str,
+    customer_id: str | None,
     to: str,
     event_created: datetime,
     event_id: str,
     current_period_end: datetime | None = None,
+    price_id: str | None = None,
 ) -> Subscription | None:
     """An invoice event's word on status (paid → active, failed → past_due), applied only
     if newer than what we know; with a client configured, re-read instead."""
@@ -363,14 +364,19 @@ def subscription_status_hint(
             event_created=event_created,
             event_id=event_id,
         )
-    sub = Subscription.objects.filter(stripe_subscription_id=stripe_subscription_id).first()
+    sub = _subscription_for_stripe(
+        stripe_subscription_id=stripe_subscription_id, customer_id=customer_id, user_id=None
+    )
     if sub is None:
         raise SubscriptionNotLinked(f"unknown Stripe subscription {stripe_subscription_id}")
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] = {"stripe_subscription_id": stripe_subscription_id}
     if current_period_end and (
         sub.current_period_end is None or current_period_end > sub.current_period_end
     ):
         fields["current_period_end"] = current_period_end
+    plan = Plan.objects.filter(stripe_price_id=price_id).first() if price_id else None
+    if plan is not None:
+        fields["plan"] = plan
     return _apply(
         sub=sub,
         to=to,

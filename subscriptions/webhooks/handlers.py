@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..billing.stripe_client import invoice_subscription_id
+from ..billing.stripe_client import invoice_price_id, invoice_subscription_id
 from ..models import SubscriptionStatus
 from ..services import billing
 
@@ -47,6 +47,11 @@ def customer_subscription_trial_will_end(event: StripeEvent) -> None:
     billing.notify_trial_will_end(stripe_subscription=_object(event))
 
 
+def _customer_id(obj: Mapping[str, Any]) -> str | None:
+    customer = obj.get("customer")
+    return customer if isinstance(customer, str) and customer else None
+
+
 def _invoice_period_end(invoice: Mapping[str, Any]) -> datetime | None:
     lines = (invoice.get("lines") or {}).get("data") or []
     ends = [line.get("period", {}).get("end") for line in lines if line.get("period")]
@@ -61,10 +66,12 @@ def invoice_paid(event: StripeEvent) -> None:
         return
     billing.subscription_status_hint(
         stripe_subscription_id=stripe_sub_id,
+        customer_id=_customer_id(invoice),
         to=S.ACTIVE,
         event_created=event.created,
         event_id=event.stripe_id,
         current_period_end=_invoice_period_end(invoice),
+        price_id=invoice_price_id(invoice),
     )
 
 
@@ -75,9 +82,13 @@ def invoice_payment_failed(event: StripeEvent) -> None:
         return
     billing.subscription_status_hint(
         stripe_subscription_id=stripe_sub_id,
+        customer_id=_customer_id(invoice),
         to=S.PAST_DUE,
         event_created=event.created,
         event_id=event.stripe_id,
+        # A failed renewal still starts the new period on Stripe (the invoice's lines).
+        current_period_end=_invoice_period_end(invoice),
+        price_id=invoice_price_id(invoice),
     )
     billing.notify_payment_failed(
         stripe_subscription_id=stripe_sub_id,
