@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, cast
 
 from drf_spectacular.utils import extend_schema
@@ -12,7 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from config.exceptions import ApplicationError
 
+from .billing.stripe_client import BillingError, TemporaryBillingError
 from .models import Plan
 from .serializers import (
     CheckoutRequestSerializer,
@@ -21,6 +24,8 @@ from .serializers import (
     UserStateSerializer,
 )
 from .services import billing
+
+logger = logging.getLogger(__name__)
 
 
 class PlanListView(generics.ListAPIView[Plan]):
@@ -31,9 +36,28 @@ class PlanListView(generics.ListAPIView[Plan]):
         return Plan.objects.filter(is_active=True).order_by("amount", "code")
 
 
-class CheckoutView(APIView):
+class BillingView(APIView):
+    """Stripe's refusals become clean API errors: 503 when Stripe is unreachable (try
+    again), 502 when it refused the call."""
+
     permission_classes = [IsAuthenticated]
 
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, TemporaryBillingError):
+            exc = ApplicationError(
+                "The payment service is unavailable; please try again.",
+                code="billing_unavailable",
+                status_code=503,
+            )
+        elif isinstance(exc, BillingError):
+            logger.warning("Stripe refused a call: %s", exc)
+            exc = ApplicationError(
+                "The payment service refused the request.", code="billing_error", status_code=502
+            )
+        return super().handle_exception(exc)
+
+
+class CheckoutView(BillingView):
     @extend_schema(request=CheckoutRequestSerializer, responses=UrlSerializer)
     def post(self, request: Request) -> Response:
         data = CheckoutRequestSerializer(data=request.data)
@@ -44,17 +68,13 @@ class CheckoutView(APIView):
         return Response({"url": url})
 
 
-class PortalView(APIView):
-    permission_classes = [IsAuthenticated]
-
+class PortalView(BillingView):
     @extend_schema(request=None, responses=UrlSerializer)
     def post(self, request: Request) -> Response:
         return Response({"url": billing.portal_start(user=cast(User, request.user))})
 
 
-class CancelView(APIView):
-    permission_classes = [IsAuthenticated]
-
+class CancelView(BillingView):
     @extend_schema(request=None, responses=UserStateSerializer)
     def post(self, request: Request) -> Response:
         user = cast(User, request.user)
@@ -62,9 +82,7 @@ class CancelView(APIView):
         return Response(UserStateSerializer(user).data)
 
 
-class ResumeView(APIView):
-    permission_classes = [IsAuthenticated]
-
+class ResumeView(BillingView):
     @extend_schema(request=None, responses=UserStateSerializer)
     def post(self, request: Request) -> Response:
         user = cast(User, request.user)

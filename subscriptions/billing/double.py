@@ -20,14 +20,19 @@ Stand-ins (Stripe API paths): `POST/GET /v1/prices`, `POST/GET /v1/checkout/sess
   POST subscriptions/{id}/renew      the period ends: renew (charge) or, if it was
                                      canceled at period end, `customer.subscription.deleted`
   POST subscriptions/{id}/retry      retry the open invoice (recovery after a new card)
-  POST reset                         wipe everything
+  POST reset                         {outbox?} — wipe everything; with outbox, keep the
+                                     signed deliveries for the test instead of sending them
+  POST outbox                        take the signed deliveries kept so far
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
+import hmac
 import html
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -60,11 +65,37 @@ def build_app(base_url: str) -> web.Application:
     from localstripe import resources as r
     from localstripe import server
     from localstripe.errors import UserError
-    from localstripe.webhooks import schedule_webhook
 
     # No pickle file: state lives in this process only.
     r.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
     r.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
+
+    # Deliveries: sent as localstripe does (signed POSTs ~1 s later), or, in outbox mode
+    # (tests), kept signed in an outbox that the test drains and posts itself.
+    from localstripe import webhooks
+
+    send_later = webhooks.schedule_webhook
+    outbox: list[dict[str, Any]] = []
+    mode = {"outbox": False}
+
+    def schedule_webhook(event: Any) -> None:
+        if not mode["outbox"]:
+            send_later(event)
+            return
+        body = json.dumps(event._export(), indent=2, sort_keys=True)
+        for hook in list(webhooks._webhooks.values()):
+            if hook.events is not None and event.type not in hook.events:
+                continue
+            mac = hmac.new(hook.secret.encode(), f"{event.created}.{body}".encode(), hashlib.sha256)
+            outbox.append(
+                {
+                    "type": event.type,
+                    "body": body,
+                    "signature": f"t={event.created},v1={mac.hexdigest()}",
+                }
+            )
+
+    r.schedule_webhook = schedule_webhook
 
     def emit(type_: str, obj: Any, previous: dict[str, Any] | None = None) -> None:
         event = r.Event(type_, obj if hasattr(obj, "_export") else _Plain(obj))
@@ -430,10 +461,18 @@ def build_app(base_url: str) -> web.Application:
         return web.json_response(sub._export())
 
     async def reset(request: web.Request) -> web.Response:
+        data = await data_of(request)
         r.store.clear()
         for bucket in _state.values():
             bucket.clear()
+        outbox.clear()
+        mode["outbox"] = bool(data.get("outbox"))
         return web.json_response({})
+
+    async def drain_outbox(request: web.Request) -> web.Response:
+        deliveries = list(outbox)
+        outbox.clear()
+        return web.json_response(deliveries)
 
     app: web.Application = server.app
     app.router.add_post("/v1/prices", price_create)
@@ -452,6 +491,7 @@ def build_app(base_url: str) -> web.Application:
     app.router.add_post(test + "/subscriptions/{id}/renew", renew)
     app.router.add_post(test + "/subscriptions/{id}/retry", retry)
     app.router.add_post(test + "/reset", reset)
+    app.router.add_post(test + "/outbox", drain_outbox)
     return app
 
 
