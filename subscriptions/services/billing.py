@@ -307,10 +307,17 @@ def subscription_sync_from_stripe(
     plan = Plan.objects.filter(stripe_price_id=price_id).first() if price_id else None
     if plan is not None:
         fields["plan"] = plan
+    if (
+        sub.stripe_subscription_id
+        and sub.stripe_subscription_id != stripe_id
+        and sub.status in LIVE_STATUSES
+        and to not in LIVE_STATUSES
+    ):
+        # News of another (older, ended or abandoned) Stripe subscription of this reader:
+        # it must not take over the row of the live one.
+        return sub
     if to is None:
         to = sub.status  # incomplete/paused: link it, change no status
-        if sub.stripe_subscription_id and sub.stripe_subscription_id != stripe_id:
-            return sub  # an abandoned attempt must not take over the reader's row
     return _apply(
         sub=sub,
         to=to,
@@ -369,6 +376,12 @@ def subscription_status_hint(
     )
     if sub is None:
         raise SubscriptionNotLinked(f"unknown Stripe subscription {stripe_subscription_id}")
+    if (
+        sub.stripe_subscription_id
+        and sub.stripe_subscription_id != stripe_subscription_id
+        and sub.status in LIVE_STATUSES
+    ):
+        return sub  # an invoice of another Stripe subscription than the live one
     fields: dict[str, Any] = {"stripe_subscription_id": stripe_subscription_id}
     if current_period_end and (
         sub.current_period_end is None or current_period_end > sub.current_period_end
@@ -406,11 +419,14 @@ def checkout_completed(
     if not isinstance(stripe_sub_id, str) or not stripe_sub_id:
         return None
     sub = subscription_for_user(user_id=user.pk)
-    if sub.stripe_subscription_id != stripe_sub_id:
-        Subscription.objects.filter(stripe_subscription_id=stripe_sub_id).exclude(pk=sub.pk).update(
-            stripe_subscription_id=None
-        )
-        sub = transition(
+    client = stripe_client_or_none()
+    if client is None:
+        if sub.stripe_subscription_id == stripe_sub_id or (
+            sub.stripe_subscription_id and sub.status in LIVE_STATUSES
+        ):
+            return sub  # linked already, or (old news) another live subscription is
+        # Another reader's row holding this id fails on the unique column: kept for ops.
+        return transition(
             subscription_id=sub.pk,
             to=sub.status,
             source="stripe",
@@ -418,9 +434,6 @@ def checkout_completed(
             detail={"stripe_event": event_id},
             stripe_subscription_id=stripe_sub_id,
         )
-    client = stripe_client_or_none()
-    if client is None:
-        return sub
     fresh: Mapping[str, Any] = client.subscription_retrieve(stripe_sub_id)
     if fresh.get("status") == "trialing":
         fresh = trial_abuse_check(user=user, stripe_subscription=fresh, client=client)

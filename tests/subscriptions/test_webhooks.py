@@ -539,3 +539,43 @@ def test_temporary_stripe_failure_asks_for_a_retry_and_keeps_the_error(deliver, 
     stored.refresh_from_db()
     assert (stored.status, stored.error, stored.attempts) == ("processed", "", 3)
     assert s.sub().stripe_subscription_id == s.sub_id
+
+
+def test_late_news_of_an_old_subscription_does_not_end_the_new_one(deliver):
+    s = lifecycle()
+    e = dict(zip(NAMES, s.events, strict=True))
+    deliver(*s.events)  # the first subscription ends
+    assert s.sub().status == "canceled"
+
+    now = int(time.time())
+    new = subscription(
+        id="sub_second",
+        customer=s.customer,
+        status="active",
+        period_start=now,
+        period_end=now + 30 * DAY,
+        user_id=s.user.pk,
+    )
+    deliver(event("customer.subscription.created", new, created=now + 100))
+    sub = s.sub()
+    assert (sub.status, sub.stripe_subscription_id) == ("active", "sub_second")
+
+    old_deleted = event(
+        "customer.subscription.deleted",
+        e["deleted"]["data"]["object"],
+        created=now + 200,  # delivered late *and* stamped later: a retry of old news
+    )
+    old_failure = event(
+        "invoice.payment_failed",
+        e["payment_failed"]["data"]["object"],
+        created=now + 300,
+    )
+    deliver(old_deleted, old_failure)
+    sub = s.sub()
+    assert (sub.status, sub.stripe_subscription_id, sub.past_due_since) == (
+        "active",
+        "sub_second",
+        None,
+    )
+    deliver(event("checkout.session.completed", e["checkout"]["data"]["object"], created=now + 400))
+    assert s.sub().stripe_subscription_id == "sub_second"
