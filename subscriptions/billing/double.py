@@ -506,3 +506,40 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def double_setup(
+    *, api_base: str, webhook_url: str, secret: str, prices: list[dict[str, Any]]
+) -> None:
+    """Point a running double's webhooks at us and create our Prices in it (idempotent).
+
+    Used by `manage.py stripe_double_setup` (make run); waits up to 15 s for the double.
+    """
+    import urllib.error
+    import urllib.request
+
+    def post(path: str, data: dict[str, Any], *, api: bool = False) -> None:
+        headers = {"Content-Type": "application/json"}
+        if api:
+            headers["Authorization"] = "Bearer sk_test_masthead_local_double"
+        request = urllib.request.Request(
+            api_base + path, data=json.dumps(data).encode(), headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5):
+                pass
+        except urllib.error.HTTPError as exc:
+            if exc.code != 409:  # 409: that price exists already
+                raise
+
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            post("/_config/webhooks/masthead", {"url": webhook_url, "secret": secret})
+            break
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    for price in prices:
+        post("/v1/prices", price, api=True)

@@ -4,12 +4,14 @@ deliveries the double signs are taken from its outbox and POSTed to /webhooks/st
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from dateutil.relativedelta import relativedelta
 from django.core import mail
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -264,3 +266,18 @@ def test_checkout_with_a_price_stripe_does_not_know_is_a_clean_502(double):
     response = client.post("/api/v1/billing/checkout/", {"plan": "ghost"}, format="json")
     assert response.status_code == 502
     assert response.json()["code"] == "billing_error"
+
+
+def test_make_run_setup_registers_prices_in_the_double(double, settings):
+    settings.STRIPE_SECRET_KEY = None
+    PlanFactory(code="yearly", name="Yearly", interval="year", amount=9900)
+    call_command("stripe_double_setup", stdout=io.StringIO())
+    call_command("stripe_double_setup", stdout=io.StringIO())  # idempotent
+    price = double.get("/v1/prices/price_yearly")
+    assert (price["unit_amount"], price["recurring"]["interval"]) == (9900, "year")
+
+
+def test_setup_refuses_a_real_key(settings):
+    settings.STRIPE_SECRET_KEY = "sk_live_x"
+    with pytest.raises(CommandError):
+        call_command("stripe_double_setup")
