@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from .models import BillingCustomer, Plan, StripeEvent, Subscription
+from .services.stripe_events import stripe_event_replay
 
 
 @admin.register(Plan)
@@ -30,3 +33,14 @@ class StripeEventAdmin(admin.ModelAdmin):
     list_filter = ("status", "type")
     search_fields = ("stripe_id",)
     readonly_fields = ("stripe_id", "type", "payload", "created", "received_at")
+    actions = ["replay"]
+
+    @admin.action(description="Replay the selected events")
+    def replay(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
+        results = [stripe_event_replay(event_id=e.stripe_id) for e in queryset]
+        failed = [e.stripe_id for e in results if e.status == "failed"]
+        self.message_user(
+            request,
+            f"Replayed {len(results)} event(s); failed again: {', '.join(failed) or 'none'}.",
+            level=messages.WARNING if failed else messages.SUCCESS,
+        )

@@ -204,10 +204,13 @@ class StripeClient:
     def checkout_session_retrieve(self, session_id: str) -> dict[str, Any]:
         return _plain(_call(lambda: self._stripe.v1.checkout.sessions.retrieve(session_id)))
 
-    def portal_session_create(self, *, customer_id: str, return_url: str) -> str:
+    def portal_session_create(
+        self, *, customer_id: str, return_url: str, idempotency_key: str
+    ) -> str:
         session = _call(
             lambda: self._stripe.v1.billing_portal.sessions.create(
-                params={"customer": customer_id, "return_url": return_url}
+                params={"customer": customer_id, "return_url": return_url},
+                options={"idempotency_key": idempotency_key},
             )
         )
         return str(session.url)

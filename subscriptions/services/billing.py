@@ -138,7 +138,10 @@ def portal_start(*, user: User) -> str:
             status_code=http.HTTP_409_CONFLICT,
         )
     return client.portal_session_create(
-        customer_id=customer.stripe_customer_id, return_url=site_url("/account/")
+        customer_id=customer.stripe_customer_id,
+        return_url=site_url("/account/"),
+        # A portal session lives a few minutes: the same minute, the same session.
+        idempotency_key=f"portal:{user.pk}:{int(timezone.now().timestamp()) // 60}",
     )
 
 

@@ -579,3 +579,33 @@ def test_late_news_of_an_old_subscription_does_not_end_the_new_one(deliver):
     )
     deliver(event("checkout.session.completed", e["checkout"]["data"]["object"], created=now + 400))
     assert s.sub().stripe_subscription_id == "sub_second"
+
+
+def test_ops_replay_failed_events_from_the_admin(deliver, client):
+    from django.contrib.auth import get_user_model
+
+    now = int(time.time())
+    stray = subscription(
+        id="sub_admin",
+        customer="cus_admin",
+        status="active",
+        period_start=now,
+        period_end=now + DAY,
+    )
+    evt = event("customer.subscription.updated", stray, created=now)
+    deliver(evt)
+    stored = StripeEvent.objects.get()
+    assert stored.status == "failed"
+    user = UserFactory()
+    BillingCustomer.objects.create(user=user, stripe_customer_id="cus_admin")
+    admin = get_user_model().objects.create_superuser(email="ops@example.com", password="x")
+    client.force_login(admin)
+    response = client.post(
+        "/admin/subscriptions/stripeevent/",
+        {"action": "replay", "_selected_action": [stored.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    stored.refresh_from_db()
+    assert stored.status == "processed"
+    assert Subscription.objects.get(user=user).stripe_subscription_id == "sub_admin"
