@@ -190,6 +190,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Masthead <hello@masthead.loc
 # --- Product settings -----------------------------------------------------------------
 SITE_NAME = "Masthead"
 TRIAL_DAYS = env_int("TRIAL_DAYS", 14)
+# Ops: trials need a card — a reader who never trialled gets the trial through Checkout.
+TRIAL_REQUIRES_CARD = env_bool("TRIAL_REQUIRES_CARD", False)
 METER_FREE_ARTICLES = env_int("METER_FREE_ARTICLES", 5)
 GRACE_PERIOD_DAYS = env_int("GRACE_PERIOD_DAYS", 7)
 SIGNUP_RATE = env_str("SIGNUP_RATE", "20/hour")

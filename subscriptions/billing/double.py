@@ -329,6 +329,8 @@ def build_app(base_url: str) -> web.Application:
         pm = set_card(session["customer"], str(data.get("card") or VISA))
         sub_data = session["_subscription_data"]
         now = int(time.time())
+        if sub_data.get("trial_period_days"):
+            sub_data = {**sub_data, "trial_end": now + int(sub_data["trial_period_days"]) * 86400}
         trial_end = sub_data.get("trial_end") or sub_data.get("billing_cycle_anchor")
         trial_end = int(trial_end) if trial_end else None
         sub = r.Subscription(

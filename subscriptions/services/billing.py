@@ -103,7 +103,11 @@ def checkout_start(*, user: User, plan_code: str, now: datetime | None = None) -
         )
     customer = billing_customer_ensure(user=user, client=client)
     subscription_data: dict[str, Any] = {"metadata": {"user_id": str(user.pk)}}
-    if sub.status == S.TRIALING and sub.trial_ends_at and sub.trial_ends_at > now:
+    if sub.status == S.NONE and settings.TRIAL_REQUIRES_CARD:
+        # Ops require a card for trials: the trial starts through Checkout (once per
+        # reader; a card already used for a trial is refused when checkout completes).
+        subscription_data["trial_period_days"] = settings.TRIAL_DAYS
+    elif sub.status == S.TRIALING and sub.trial_ends_at and sub.trial_ends_at > now:
         if sub.trial_ends_at - now >= CHECKOUT_MIN_TRIAL:
             subscription_data["trial_end"] = _unix(sub.trial_ends_at)
         else:

@@ -281,3 +281,47 @@ def test_setup_refuses_a_real_key(settings):
     settings.STRIPE_SECRET_KEY = "sk_live_x"
     with pytest.raises(CommandError):
         call_command("stripe_double_setup")
+
+
+def test_card_required_trial_starts_through_checkout(double, relay, settings):
+    settings.TRIAL_REQUIRES_CARD = True
+    settings.TRIAL_DAYS = 14
+    user, client = reader()
+    response = client.post("/api/v1/billing/checkout/", {"plan": "monthly"}, format="json")
+    session_id = response.json()["url"].rsplit("/", 1)[1]
+    session = double.get(f"/v1/checkout/sessions/{session_id}")
+    assert int(session["subscription_data"]["trial_period_days"]) == 14
+    double.hook(f"checkout/{session_id}/complete", {"card": VISA})
+    relay()
+    sub = sub_of(user)
+    assert sub.status == "trialing"
+    assert sub.trial_ends_at is not None
+    assert abs((sub.trial_ends_at - timezone.now()) - timedelta(days=14)) < timedelta(minutes=1)
+    assert invoices_of(double, user) == []
+
+
+def test_no_checkout_trial_after_a_lapsed_one(double, relay, settings):
+    settings.TRIAL_REQUIRES_CARD = True
+    user, client = reader(trial_days=3)
+    transition(subscription_id=sub_of(user).pk, to="expired", source="job")
+    subscribe(double, relay, client)
+    assert sub_of(user).status == "active"
+    assert [i["status"] for i in invoices_of(double, user)] == ["paid"]
+
+
+def test_trial_ending_within_48_hours_defers_the_first_charge_to_its_end(double, relay):
+    user, client = reader(trial_days=1)
+    trial_ends_at = sub_of(user).trial_ends_at
+    assert trial_ends_at is not None
+    response = client.post("/api/v1/billing/checkout/", {"plan": "monthly"}, format="json")
+    session_id = response.json()["url"].rsplit("/", 1)[1]
+    data = double.get(f"/v1/checkout/sessions/{session_id}")["subscription_data"]
+    assert "trial_end" not in data
+    assert int(data["billing_cycle_anchor"]) == int(trial_ends_at.timestamp())
+    assert data["proration_behavior"] == "none"
+    double.hook(f"checkout/{session_id}/complete", {"card": VISA})
+    relay()
+    sub = sub_of(user)
+    assert sub.status == "active"
+    assert sub.current_period_end == trial_ends_at
+    assert invoices_of(double, user) == []  # nothing charged before the trial's end
