@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .billing.stripe_client import TemporaryBillingError
-from .services.stripe_events import stripe_event_process
+from .services.stripe_events import stripe_event_process, stripe_events_requeue
 
 
 @shared_task(
@@ -17,3 +17,9 @@ from .services.stripe_events import stripe_event_process
 )
 def process_stripe_event(event_pk: int) -> None:
     stripe_event_process(event_pk=event_pk)
+
+
+@shared_task
+def requeue_stripe_events() -> int:
+    """Beat: pick up webhook events whose processing was never enqueued."""
+    return stripe_events_requeue()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -76,3 +77,22 @@ def stripe_event_replay(*, event_id: str) -> StripeEvent:
     event = StripeEvent.objects.get(stripe_id=event_id)
     StripeEvent.objects.filter(pk=event.pk).update(status=E.PENDING)
     return stripe_event_process(event_pk=event.pk)
+
+
+def stripe_events_requeue(
+    *, older_than: timedelta = timedelta(minutes=10), limit: int = 500
+) -> int:
+    """Re-enqueue events still pending long after they arrived (their enqueue was lost,
+    e.g. the broker was down at intake). Failed events wait for ops (replay). One query
+    to find them; each is processed by the usual task after commit."""
+    from ..tasks import process_stripe_event
+
+    cutoff = timezone.now() - older_than
+    pks = list(
+        StripeEvent.objects.filter(status=E.PENDING, received_at__lt=cutoff)
+        .order_by("created", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in pks:
+        transaction.on_commit(partial(process_stripe_event.delay, pk), robust=True)
+    return len(pks)

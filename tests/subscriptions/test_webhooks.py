@@ -609,3 +609,18 @@ def test_ops_replay_failed_events_from_the_admin(deliver, client):
     stored.refresh_from_db()
     assert stored.status == "processed"
     assert Subscription.objects.get(user=user).stripe_subscription_id == "sub_admin"
+
+
+def test_events_left_pending_are_requeued(deliver, django_capture_on_commit_callbacks):
+    from subscriptions.services.stripe_events import stripe_event_store, stripe_events_requeue
+
+    s = lifecycle()
+    stored = stripe_event_store(event=s.events[1])  # stored, but its enqueue was lost
+    assert stored is not None
+    assert stripe_events_requeue() == 0  # too recent: intake may still enqueue it
+    later = datetime.now(tz=UTC) + timedelta(minutes=11)
+    with time_machine.travel(later), django_capture_on_commit_callbacks(execute=True):
+        assert stripe_events_requeue() == 1
+    stored.refresh_from_db()
+    assert stored.status == "processed"
+    assert s.sub().stripe_subscription_id == s.sub_id
