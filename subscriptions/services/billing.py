@@ -492,8 +492,10 @@ def billing_notice_send(*, user: User, kind: str, key: str, subject: str, body: 
 
 
 def notify_payment_failed(*, stripe_subscription_id: str, invoice_id: str, attempt: int) -> None:
+    """Only while the reader is past due: late news of a failure already recovered from
+    (or of an old subscription) sends nothing."""
     sub = Subscription.objects.filter(stripe_subscription_id=stripe_subscription_id).first()
-    if sub is None or sub.user is None:
+    if sub is None or sub.user is None or sub.status != S.PAST_DUE:
         return
     days = settings.GRACE_PERIOD_DAYS
     billing_notice_send(
@@ -527,7 +529,7 @@ def notify_payment_action_required(*, stripe_subscription_id: str, invoice_id: s
 def notify_trial_will_end(*, stripe_subscription: Mapping[str, Any]) -> None:
     stripe_id = str(stripe_subscription.get("id") or "")
     sub = Subscription.objects.filter(stripe_subscription_id=stripe_id).first()
-    if sub is None or sub.user is None:
+    if sub is None or sub.user is None or sub.status != S.TRIALING:
         return
     ends = _ts(stripe_subscription.get("trial_end"))
     billing_notice_send(

@@ -624,3 +624,14 @@ def test_events_left_pending_are_requeued(deliver, django_capture_on_commit_call
     stored.refresh_from_db()
     assert stored.status == "processed"
     assert s.sub().stripe_subscription_id == s.sub_id
+
+
+def test_late_payment_failure_after_recovery_sends_no_email(deliver):
+    s = lifecycle()
+    e = dict(zip(NAMES, s.events, strict=True))
+    deliver(*s.events[:5], e["invoice_paid_recovery"])
+    assert s.sub().status == "active"
+    mail.outbox.clear()
+    deliver(e["payment_failed"], e["trial_will_end"])
+    assert s.sub().status == "active"
+    assert mail.outbox == []
