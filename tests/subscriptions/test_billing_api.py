@@ -137,3 +137,25 @@ def test_manage_page_needs_login_and_billing(client, reader):
     response = client.get("/billing/manage/")
     assert response.status_code == 503
     assert b"billing is not configured" in response.content
+
+
+@pytest.mark.parametrize("path", ["/billing/checkout/", "/billing/portal/"])
+def test_web_billing_forms_need_login_and_post(client, reader, path):
+    assert client.post(path, {"plan": "monthly"}).status_code == 302  # to the login page
+    client.force_login(reader)
+    assert client.get(path).status_code == 405
+
+
+def test_web_checkout_without_billing_explains(client, reader):
+    PlanFactory()
+    client.force_login(reader)
+    response = client.post("/billing/checkout/", {"plan": "monthly"})
+    assert response.status_code == 503
+    assert b"billing is not configured" in response.content
+
+
+def test_web_checkout_unknown_plan_explains(client, reader):
+    client.force_login(reader)
+    response = client.post("/billing/checkout/", {"plan": "nope"})
+    assert response.status_code == 400
+    assert b"Unknown plan." in response.content

@@ -325,3 +325,16 @@ def test_trial_ending_within_48_hours_defers_the_first_charge_to_its_end(double,
     assert sub.status == "active"
     assert sub.current_period_end == trial_ends_at
     assert invoices_of(double, user) == []  # nothing charged before the trial's end
+
+
+def test_account_page_forms_redirect_to_checkout_and_portal(double, relay, client):
+    user: Any = UserFactory()
+    client.force_login(user)
+    response = client.post("/billing/checkout/", {"plan": "monthly"})
+    assert response.status_code == 303
+    assert response["Location"].startswith(double.url + "/_config/test/checkout/cs_")
+    page = client.get("/billing/manage/")  # the Customer exists once checkout started
+    assert page.status_code == 303
+    response = client.post("/billing/portal/")
+    assert response.status_code == 303
+    assert response["Location"].startswith(double.url + "/_config/test/portal/bps_")
