@@ -10,8 +10,9 @@ other module touches Stripe's types. Tests point it at the Stripe double through
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 import stripe
@@ -230,6 +231,21 @@ class StripeClient:
             )
         )
         return _plain(updated)
+
+    def subscription_pages(self, *, page_size: int = 100) -> Iterator[list[dict[str, Any]]]:
+        """Every Stripe subscription (any status), a page at a time."""
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"status": "all", "limit": page_size}
+            if after:
+                params["starting_after"] = after
+            page = _call(partial(self._stripe.v1.subscriptions.list, params=params))  # type: ignore[arg-type]
+            items = [_plain(item) for item in page.data]
+            if items:
+                yield items
+            if not page.has_more or not items:
+                return
+            after = str(items[-1]["id"])
 
     # --- cards -------------------------------------------------------------------------
     def card_fingerprint(self, *, subscription: Mapping[str, Any]) -> str | None:

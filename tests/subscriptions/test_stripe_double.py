@@ -328,8 +328,7 @@ def test_trial_ending_within_48_hours_defers_the_first_charge_to_its_end(double,
 
 
 def test_account_page_forms_redirect_to_checkout_and_portal(double, relay, client):
-    user: Any = UserFactory()
-    client.force_login(user)
+    client.force_login(UserFactory())
     response = client.post("/billing/checkout/", {"plan": "monthly"})
     assert response.status_code == 303
     assert response["Location"].startswith(double.url + "/_config/test/checkout/cs_")
@@ -338,3 +337,31 @@ def test_account_page_forms_redirect_to_checkout_and_portal(double, relay, clien
     response = client.post("/billing/portal/")
     assert response.status_code == 303
     assert response["Location"].startswith(double.url + "/_config/test/portal/bps_")
+
+
+def test_reconcile_repairs_drift_from_missed_webhooks(double, relay):
+    from subscriptions.services.billing import stripe_reconcile
+
+    user, client = reader()
+    stripe_id = subscribe(double, relay, client)
+    other, other_client = reader(trial_days=10)
+    subscribe(double, relay, other_client)
+    assert stripe_reconcile(page_size=1).repaired == 0  # in step: nothing to repair
+
+    # Webhooks lost: Stripe renewed one subscription; our row of the other drifted.
+    double.hook(f"subscriptions/{stripe_id}/renew")
+    double.take_deliveries()
+    Subscription.objects.filter(user=other).update(cancel_at_period_end=True)
+
+    report = stripe_reconcile(page_size=1)
+    assert (report.checked, report.repaired, report.unknown) == (2, 2, 0)
+    assert {tuple(sorted(d)) for d in report.drift} == {
+        ("current_period_end", "stripe"),
+        ("cancel_at_period_end", "stripe"),
+    }
+    assert sub_of(other).cancel_at_period_end is False
+    stripe_sub = double.get(f"/v1/subscriptions/{stripe_id}")
+    assert sub_of(user).current_period_end == datetime.fromtimestamp(
+        stripe_sub["current_period_end"], tz=UTC
+    )
+    assert stripe_reconcile().repaired == 0
