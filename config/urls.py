@@ -15,6 +15,7 @@ def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> Json
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("articles.api_urls")),
     path("", include("accounts.api_urls")),
+    path("", include("subscriptions.api_urls")),
     re_path(r"^.*$", api_not_found),
 ]
 
@@ -28,6 +29,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     *entrance_urlpatterns,
     path("", include("accounts.urls")),
+    path("", include("subscriptions.urls")),
     path("", include("articles.urls")),
 ]
 

@@ -6,10 +6,24 @@ cd "$(dirname "$0")/.."
 PORT="${PORT:-8000}"
 PY=.venv/bin/python
 
+# Billing: without STRIPE_SECRET_KEY the local Stripe double (localstripe + our extension,
+# TEST MODE pages, no real card) stands in, so a newcomer can subscribe end to end.
+DOUBLE=""
+WORKER=""
+trap 'kill $WORKER $DOUBLE 2>/dev/null || true; wait $WORKER $DOUBLE 2>/dev/null || true' EXIT INT TERM
+if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
+  STRIPE_DOUBLE_PORT="${STRIPE_DOUBLE_PORT:-8420}"
+  export STRIPE_API_BASE="${STRIPE_API_BASE:-http://127.0.0.1:${STRIPE_DOUBLE_PORT}}"
+  export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_local_double_only}"
+  export SITE_URL="${SITE_URL:-http://127.0.0.1:${PORT}}"
+  $PY -m subscriptions.billing.double --port "${STRIPE_DOUBLE_PORT}" &
+  DOUBLE=$!
+  $PY manage.py stripe_double_setup
+fi
+
 .venv/bin/celery -A config worker --beat --loglevel INFO --concurrency 2 \
   --schedule var/celerybeat-schedule &
 WORKER=$!
-trap 'kill $WORKER 2>/dev/null || true; wait $WORKER 2>/dev/null || true' EXIT INT TERM
 
 echo
 echo "Masthead is running on http://127.0.0.1:${PORT}/  (Ctrl-C to stop)"

@@ -1,7 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from .models import AccessRule, Plan, Subscription
+from .models import AccessRule, BillingCustomer, Plan, StripeEvent, Subscription
 from .paywall import rules
+from .services.stripe_events import stripe_event_replay
 
 
 @admin.register(Plan)
@@ -45,3 +48,29 @@ class AccessRuleAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj):  # type: ignore[no-untyped-def]
         super().delete_model(request, obj)
         rules.invalidate()
+
+
+@admin.register(BillingCustomer)
+class BillingCustomerAdmin(admin.ModelAdmin):
+    list_display = ("stripe_customer_id", "user", "created_at")
+    search_fields = ("stripe_customer_id", "user__email")
+    raw_id_fields = ("user",)
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ("stripe_id", "type", "status", "created", "received_at", "attempts")
+    list_filter = ("status", "type")
+    search_fields = ("stripe_id",)
+    readonly_fields = ("stripe_id", "type", "payload", "created", "received_at")
+    actions = ["replay"]
+
+    @admin.action(description="Replay the selected events")
+    def replay(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
+        results = [stripe_event_replay(event_id=e.stripe_id) for e in queryset]
+        failed = [e.stripe_id for e in results if e.status == "failed"]
+        self.message_user(
+            request,
+            f"Replayed {len(results)} event(s); failed again: {', '.join(failed) or 'none'}.",
+            level=messages.WARNING if failed else messages.SUCCESS,
+        )

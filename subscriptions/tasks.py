@@ -5,9 +5,11 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from .billing.stripe_client import TemporaryBillingError
 from .services import jobs, notifications
+from .services.stripe_events import stripe_event_process
 
-TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError, TemporaryBillingError)
 
 
 @shared_task(
@@ -32,3 +34,14 @@ def run_job(name: str) -> str:
 )
 def send_notifications(kind: str, user_ids: list[int]) -> int:
     return notifications.send(kind=kind, user_ids=user_ids)
+
+
+@shared_task(
+    autoretry_for=(TemporaryBillingError,),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def process_stripe_event(event_pk: int) -> None:
+    stripe_event_process(event_pk=event_pk)

@@ -260,12 +260,18 @@ SITE_NAME = "Masthead"
 # Absolute links in emails sent from tasks (no request there).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 TRIAL_DAYS = env_int("TRIAL_DAYS", 14)
+# Ops: trials need a card — a reader who never trialled gets the trial through Checkout.
+TRIAL_REQUIRES_CARD = env_bool("TRIAL_REQUIRES_CARD", False)
 METER_FREE_ARTICLES = env_int("METER_FREE_ARTICLES", 5)
 GRACE_PERIOD_DAYS = env_int("GRACE_PERIOD_DAYS", 7)
 
 STRIPE_SECRET_KEY = env_optional("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env_optional("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_optional("STRIPE_API_BASE")
+# The SDK's own retries of one call (with its own idempotency key); Celery retries on top.
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+# Absolute links in emails and Stripe return URLs (Checkout success/cancel, portal).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 BENCH_VIEWS = env_bool("MASTHEAD_BENCH", False)
 

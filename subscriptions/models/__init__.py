@@ -1,4 +1,11 @@
-from .audit import AuditEntry
+from .audit import AuditEntry, DriftReport
+from .billing import (
+    BillingCustomer,
+    BillingNotice,
+    CardFingerprint,
+    StripeEvent,
+    StripeEventStatus,
+)
 from .notifications import Notification, NotificationStatus
 from .paywall import AccessRule, MeterEntry, ReadEvent, RuleScope
 from .plans import Plan, PlanInterval
@@ -8,6 +15,10 @@ from .subscription import Subscription, SubscriptionStatus
 __all__ = [
     "AccessRule",
     "AuditEntry",
+    "BillingCustomer",
+    "BillingNotice",
+    "CardFingerprint",
+    "DriftReport",
     "MeterEntry",
     "Notification",
     "NotificationStatus",
@@ -17,6 +28,8 @@ __all__ = [
     "PublisherStatement",
     "ReadEvent",
     "RuleScope",
+    "StripeEvent",
+    "StripeEventStatus",
     "Subscription",
     "SubscriptionStatus",
 ]

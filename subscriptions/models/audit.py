@@ -22,3 +22,20 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.from_status}->{self.to_status}"
+
+
+class DriftReport(models.Model):
+    """One run of the Stripe reconciliation: what it checked and what it had to repair."""
+
+    ran_at = models.DateTimeField(db_index=True)
+    checked = models.PositiveIntegerField(default=0)
+    repaired = models.PositiveIntegerField(default=0)
+    unknown = models.PositiveIntegerField(default=0)
+    drift = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-ran_at"]
+
+    def __str__(self) -> str:
+        return f"{self.ran_at:%Y-%m-%d %H:%M}: {self.repaired} repaired of {self.checked}"

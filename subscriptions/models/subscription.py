@@ -34,6 +34,10 @@ class Subscription(models.Model):
     past_due_since = models.DateTimeField(null=True, blank=True)
     complimentary_until = models.DateTimeField(null=True, blank=True)
     stripe_subscription_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    # The Stripe `created` (and event id, to break ties) of the newest event applied: an
+    # older event never rolls the state back.
+    stripe_synced_at = models.DateTimeField(null=True, blank=True)
+    stripe_synced_event = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -16,7 +16,9 @@ from django.db.models import CharField, QuerySet
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
-from ..models import MeterEntry, Subscription, SubscriptionStatus
+from config.exceptions import ApplicationError
+
+from ..models import DriftReport, MeterEntry, Subscription, SubscriptionStatus
 from . import notifications, statements
 from .transitions import transition_many
 
@@ -227,6 +229,40 @@ def publisher_statements(
     return JobResult("publisher_statements", written, {"month": f"{month:%Y-%m}"})
 
 
+def reconcile_stripe(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
+    """Compare every Stripe subscription with ours, repair drift, keep a report for ops."""
+    from ..billing.stripe_client import PermanentBillingError
+    from .billing import stripe_reconcile
+
+    ran_at = now or timezone.now()
+    try:
+        report = stripe_reconcile(page_size=min(_size(chunk_size), 100))
+    except (PermanentBillingError, ApplicationError) as exc:  # temporary ones: retried
+        DriftReport.objects.create(ran_at=ran_at, error=str(exc))
+        return JobResult("reconcile_stripe", 0, {"error": str(exc)})
+    DriftReport.objects.create(
+        ran_at=ran_at,
+        checked=report.checked,
+        repaired=report.repaired,
+        unknown=report.unknown,
+        drift=report.drift,
+    )
+    return JobResult(
+        "reconcile_stripe",
+        report.checked,
+        {"repaired": report.repaired, "unknown": report.unknown},
+    )
+
+
+def requeue_stripe_events(
+    *, now: datetime | None = None, chunk_size: int | None = None
+) -> JobResult:
+    """Re-enqueue webhook events whose processing was never enqueued."""
+    from .stripe_events import stripe_events_requeue
+
+    return JobResult("requeue_stripe_events", stripe_events_requeue(), {})
+
+
 JOBS: dict[str, Callable[..., JobResult]] = {
     "expire_trials": expire_trials,
     "send_trial_reminders": send_trial_reminders,
@@ -236,6 +272,8 @@ JOBS: dict[str, Callable[..., JobResult]] = {
     "prune_meter": prune_meter,
     "flush_read_events": flush_read_events,
     "send_notifications": send_notifications,
+    "reconcile_stripe": reconcile_stripe,
+    "requeue_stripe_events": requeue_stripe_events,
 }
 
 

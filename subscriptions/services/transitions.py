@@ -44,6 +44,8 @@ FIELDS = {
     "past_due_since",
     "complimentary_until",
     "stripe_subscription_id",
+    "stripe_synced_at",
+    "stripe_synced_event",
 }
 
 
@@ -87,7 +89,9 @@ def transition(
         for name in changed:
             setattr(sub, name, changes[name])
         sub.status = to
-        sub.save(update_fields=[*{n.removesuffix("_id") for n in changed}, "status", "updated_at"])
+        # `plan_id` is saved as `plan`; `stripe_subscription_id` is a column of its own.
+        fields = {"plan" if n == "plan_id" else n for n in changed}
+        sub.save(update_fields=[*fields, "status", "updated_at"])
         AuditEntry.objects.create(
             subscription=sub,
             at=now,

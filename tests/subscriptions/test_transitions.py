@@ -81,3 +81,20 @@ def test_entitlement_for_user_is_one_query(django_assert_num_queries):
         assert entitlement_for_user(user_id=user.pk).entitled
     with django_assert_num_queries(0):
         assert not entitlement_for_user(user_id=None).entitled
+
+
+def test_transition_saves_stripe_ids_and_plan():
+    from tests.factories import PlanFactory
+
+    plan = PlanFactory()
+    sub = subscription_for_user(user_id=UserFactory().pk)
+    transition(
+        subscription_id=sub.pk,
+        to="active",
+        source="stripe",
+        stripe_subscription_id="sub_1",
+        plan=plan,
+    )
+    transition(subscription_id=sub.pk, to="active", source="stripe", plan_id=None)
+    sub.refresh_from_db()
+    assert (sub.stripe_subscription_id, sub.plan_id) == ("sub_1", None)

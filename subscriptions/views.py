@@ -1,0 +1,70 @@
+"""Server-rendered billing pages: Checkout's return pages and the portal redirect."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import cast
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from config.exceptions import ApplicationError
+
+from .billing.stripe_client import BillingError, TemporaryBillingError, billing_is_test_mode
+from .services import billing
+
+
+def checkout_success(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "subscriptions/checkout_success.html", {"test_mode": billing_is_test_mode()}
+    )
+
+
+def checkout_cancel(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "subscriptions/checkout_cancel.html", {"test_mode": billing_is_test_mode()}
+    )
+
+
+def _to_stripe(request: HttpRequest, start: Callable[[], str]) -> HttpResponse:
+    """Redirect (303) to a Stripe page, or explain in plain words why not."""
+    try:
+        url = start()
+    except ApplicationError as exc:
+        message, status = exc.message, exc.status_code
+    except TemporaryBillingError:
+        message, status = "The payment service is unavailable; please try again.", 503
+    except BillingError:
+        message, status = "The payment service refused the request.", 502
+    else:
+        return HttpResponseRedirect(url, status=303)
+    return render(
+        request, "subscriptions/billing_unavailable.html", {"message": message}, status=status
+    )
+
+
+@login_required
+@require_POST
+def checkout(request: HttpRequest) -> HttpResponse:
+    """The account page's plan forms: start Stripe Checkout."""
+    user = cast(User, request.user)
+    plan = request.POST.get("plan", "")
+    return _to_stripe(request, lambda: billing.checkout_start(user=user, plan_code=plan))
+
+
+@login_required
+@require_POST
+def portal(request: HttpRequest) -> HttpResponse:
+    """The account page's "Manage billing" button: open the Stripe Customer Portal."""
+    user = cast(User, request.user)
+    return _to_stripe(request, lambda: billing.portal_start(user=user))
+
+
+@login_required
+def manage(request: HttpRequest) -> HttpResponse:
+    """The link in billing emails: open the reader's Stripe Customer Portal."""
+    user = cast(User, request.user)
+    return _to_stripe(request, lambda: billing.portal_start(user=user))

@@ -1,0 +1,1 @@
+"""Stripe webhooks: the intake view and the handlers keyed by event type."""

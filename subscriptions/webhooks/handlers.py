@@ -1,0 +1,119 @@
+"""One handler per Stripe event type. Each treats the payload as a hint and converges
+(re-read from Stripe when a client is configured, else compare Stripe's timestamps)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ..billing.stripe_client import invoice_price_id, invoice_subscription_id
+from ..models import SubscriptionStatus
+from ..services import billing
+
+if TYPE_CHECKING:
+    from ..models import StripeEvent
+
+S = SubscriptionStatus
+Handler = Callable[["StripeEvent"], None]
+
+
+def _object(event: StripeEvent) -> Mapping[str, Any]:
+    obj: Mapping[str, Any] = event.payload["data"]["object"]
+    return obj
+
+
+def checkout_session_completed(event: StripeEvent) -> None:
+    session = _object(event)
+    if session.get("mode") not in (None, "subscription"):
+        return
+    billing.checkout_completed(
+        session=session, event_created=event.created, event_id=event.stripe_id
+    )
+
+
+def customer_subscription_changed(event: StripeEvent) -> None:
+    stripe_sub = _object(event)
+    billing.subscription_refresh(
+        stripe_subscription_id=str(stripe_sub["id"]),
+        hint=stripe_sub,
+        event_created=event.created,
+        event_id=event.stripe_id,
+    )
+
+
+def customer_subscription_trial_will_end(event: StripeEvent) -> None:
+    customer_subscription_changed(event)
+    billing.notify_trial_will_end(stripe_subscription=_object(event))
+
+
+def _customer_id(obj: Mapping[str, Any]) -> str | None:
+    customer = obj.get("customer")
+    return customer if isinstance(customer, str) and customer else None
+
+
+def _invoice_period_end(invoice: Mapping[str, Any]) -> datetime | None:
+    lines = (invoice.get("lines") or {}).get("data") or []
+    ends = [line.get("period", {}).get("end") for line in lines if line.get("period")]
+    ends = [e for e in ends if e]
+    return datetime.fromtimestamp(max(ends), tz=UTC) if ends else None
+
+
+def invoice_paid(event: StripeEvent) -> None:
+    invoice = _object(event)
+    stripe_sub_id = invoice_subscription_id(invoice)
+    if stripe_sub_id is None:
+        return
+    billing.subscription_status_hint(
+        stripe_subscription_id=stripe_sub_id,
+        customer_id=_customer_id(invoice),
+        to=S.ACTIVE,
+        event_created=event.created,
+        event_id=event.stripe_id,
+        current_period_end=_invoice_period_end(invoice),
+        price_id=invoice_price_id(invoice),
+    )
+
+
+def invoice_payment_failed(event: StripeEvent) -> None:
+    invoice = _object(event)
+    stripe_sub_id = invoice_subscription_id(invoice)
+    if stripe_sub_id is None:
+        return
+    billing.subscription_status_hint(
+        stripe_subscription_id=stripe_sub_id,
+        customer_id=_customer_id(invoice),
+        to=S.PAST_DUE,
+        event_created=event.created,
+        event_id=event.stripe_id,
+        # A failed renewal still starts the new period on Stripe (the invoice's lines).
+        current_period_end=_invoice_period_end(invoice),
+        price_id=invoice_price_id(invoice),
+    )
+    billing.notify_payment_failed(
+        stripe_subscription_id=stripe_sub_id,
+        invoice_id=str(invoice.get("id") or event.stripe_id),
+        attempt=int(invoice.get("attempt_count") or 1),
+    )
+
+
+def invoice_payment_action_required(event: StripeEvent) -> None:
+    invoice = _object(event)
+    stripe_sub_id = invoice_subscription_id(invoice)
+    if stripe_sub_id is None:
+        return
+    billing.notify_payment_action_required(
+        stripe_subscription_id=stripe_sub_id, invoice_id=str(invoice.get("id") or event.stripe_id)
+    )
+
+
+HANDLERS: dict[str, Handler] = {
+    "checkout.session.completed": checkout_session_completed,
+    "customer.subscription.created": customer_subscription_changed,
+    "customer.subscription.updated": customer_subscription_changed,
+    "customer.subscription.deleted": customer_subscription_changed,
+    "customer.subscription.trial_will_end": customer_subscription_trial_will_end,
+    "invoice.paid": invoice_paid,
+    "invoice.payment_failed": invoice_payment_failed,
+    "invoice.payment_action_required": invoice_payment_action_required,
+}

@@ -1,0 +1,44 @@
+"""POST /webhooks/stripe/: verify, store once, enqueue after commit, answer 200."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from ..billing.stripe_client import WebhookSignatureError, verify_webhook
+from ..models import StripeEventStatus
+from ..services.stripe_events import stripe_event_store
+from ..tasks import process_stripe_event
+
+logger = logging.getLogger(__name__)
+
+
+def _error(detail: str, code: str, status: int) -> JsonResponse:
+    return JsonResponse({"detail": detail, "code": code}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> JsonResponse:
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not secret:
+        return _error("billing is not configured", "billing_not_configured", 503)
+    signature = request.headers.get("Stripe-Signature", "")
+    if not signature:
+        return _error("Missing Stripe-Signature header.", "signature_missing", 400)
+    try:
+        event = verify_webhook(payload=request.body, signature=signature, secret=secret)
+    except WebhookSignatureError:
+        return _error("Invalid Stripe signature or payload.", "signature_invalid", 400)
+    stored = stripe_event_store(event=event)
+    if stored is None:
+        return JsonResponse({"received": True, "duplicate": True})
+    if stored.status == StripeEventStatus.PENDING:
+        pk = stored.pk
+        transaction.on_commit(lambda: process_stripe_event.delay(pk), robust=True)
+    return JsonResponse({"received": True})
