@@ -31,6 +31,7 @@ from ..models import (
     BillingCustomer,
     BillingNotice,
     CardFingerprint,
+    Payment,
     Plan,
     Subscription,
     SubscriptionStatus,
@@ -606,3 +607,28 @@ def notify_trial_will_end(*, stripe_subscription: Mapping[str, Any]) -> None:
             else f"Your free trial ends soon. Manage it here: {site_url('/billing/manage/')}\n"
         ),
     )
+
+
+# --- revenue ----------------------------------------------------------------------------
+def payment_record(*, invoice: Mapping[str, Any], event_created: datetime) -> bool:
+    """Record money received (a paid invoice) once, for the publishers' revenue pool.
+    Returns False for a duplicate or a zero invoice (e.g. the trial's)."""
+    amount = int(invoice.get("amount_paid") or 0)
+    invoice_id = invoice.get("id")
+    if amount <= 0 or not invoice_id:
+        return False
+    paid = (invoice.get("status_transitions") or {}).get("paid_at")
+    paid_at = datetime.fromtimestamp(int(paid), tz=UTC) if paid else event_created
+    customer = BillingCustomer.objects.filter(
+        stripe_customer_id=str(invoice.get("customer") or "")
+    ).first()
+    _, created = Payment.objects.get_or_create(
+        stripe_invoice_id=str(invoice_id),
+        defaults={
+            "user_id": customer.user_id if customer else None,
+            "amount": amount,
+            "currency": str(invoice.get("currency") or "gbp"),
+            "paid_at": paid_at,
+        },
+    )
+    return created

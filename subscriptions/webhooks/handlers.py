@@ -64,6 +64,7 @@ def invoice_paid(event: StripeEvent) -> None:
     stripe_sub_id = invoice_subscription_id(invoice)
     if stripe_sub_id is None:
         return
+    billing.payment_record(invoice=invoice, event_created=event.created)
     billing.subscription_status_hint(
         stripe_subscription_id=stripe_sub_id,
         customer_id=_customer_id(invoice),

@@ -19,6 +19,7 @@ from django.core import mail
 from subscriptions.models import (
     AuditEntry,
     BillingCustomer,
+    Payment,
     StripeEvent,
     Subscription,
 )
@@ -358,7 +359,10 @@ def test_lifecycle_in_order(deliver):
     assert sub.current_period_end == trial_end + timedelta(days=30)
 
     deliver(e["invoice_paid"])
+    deliver(e["invoice_paid"])  # a duplicate delivery records the money once
     assert s.sub().status == "active"
+    payment = Payment.objects.get()
+    assert (payment.amount, payment.currency, payment.user_id) == (999, "gbp", s.user.pk)
 
     deliver(e["payment_failed"])
     sub = s.sub()
@@ -391,6 +395,7 @@ def test_lifecycle_in_order(deliver):
     assert not entitlement_of(sub).entitled
     assert StripeEvent.objects.filter(status="processed").count() == len(NAMES)
     assert len(mail.outbox) == 2
+    assert Payment.objects.count() == 2  # the first renewal and the recovered one
 
 
 def test_payment_action_required_emails_a_link_once(deliver):
