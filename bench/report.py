@@ -19,6 +19,7 @@ LABELS = {
     "api_metered_new_reader": "API detail, anonymous metered reader (new reader)",
     "api_walled": "API detail, walled reader (meter exhausted)",
     "api_entitled": "API detail, entitled reader (trial, session)",
+    "webhook_intake": "Stripe webhook intake (verify, store once, enqueue): accepted events",
 }
 
 

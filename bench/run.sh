@@ -16,6 +16,7 @@ command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq
 export DJANGO_SETTINGS_MODULE=config.settings.local DJANGO_DEBUG=0 MASTHEAD_BENCH=1
 export SECRET_KEY="bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 export ALLOWED_HOSTS=127.0.0.1
+export STRIPE_WEBHOOK_SECRET="whsec_bench_0123456789"
 export MASTHEAD_VAR_DIR="$PWD/var/bench"
 mkdir -p "$MASTHEAD_VAR_DIR"
 if [ -z "${DATABASE_URL:-}" ] && pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
@@ -61,7 +62,20 @@ run web_entitled "/a/$PREMIUM/" "$SESSION"
 run api_metered_new_reader "/api/v1/articles/$SLUG/"
 run api_walled "/api/v1/articles/$SLUG/" "$WALLED"
 run api_entitled "/api/v1/articles/$PREMIUM/" "$SESSION"
-if [ -f bench/extra.sh ]; then source bench/extra.sh; fi
+
+# Webhook intake: signed deliveries, each a new event id (stored once, processing enqueued).
+$PY bench/webhook_events.py "$OUT/webhook_events.tsv" "$STRIPE_WEBHOOK_SECRET" 60000
+wrk -t 1 -c "$CONNECTIONS" -d "${SECONDS_PER}s" --latency -s bench/webhooks.lua \
+  "$BASE" -- "$PWD/$OUT/webhook_events.tsv" 0 > "$OUT/webhook_intake.txt"
+echo "  webhook_intake done"
+rm -f "$OUT/webhook_events.tsv"
+$PY - <<'PYEOF'
+import django, os
+django.setup()
+from config.celery_app import app
+with app.connection_for_write() as conn:  # no worker runs in the bench: drop the tasks
+    conn.default_channel.queue_purge("celery")
+PYEOF
 
 $PY bench/report.py "$OUT" "make bench (BENCH_SECONDS=$SECONDS_PER, $CONNECTIONS connections, gunicorn sync x$WORKERS, database ${DATABASE_URL:+postgresql}${DATABASE_URL:-sqlite}, redis ${REDIS_URL:+yes}${REDIS_URL:-no})"
 
