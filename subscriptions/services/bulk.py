@@ -37,3 +37,32 @@ def insert_from_select(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
+
+
+def update_returning(
+    *,
+    candidates: models.QuerySet[Any],
+    limit: int,
+    values: dict[str, Any],
+    returning: tuple[str, ...],
+) -> list[tuple[Any, ...]]:
+    """UPDATE up to `limit` of `candidates` (rows other transactions hold are skipped)
+    and return `returning` of the rows changed: lock, change and read in one statement."""
+    model = candidates.model
+    qn = connection.ops.quote_name
+    chosen = candidates.select_for_update(skip_locked=True).order_by().values("pk")[:limit]
+    chosen_sql, chosen_params = chosen.query.sql_with_params()
+    assignments, params = [], []
+    for name, value in values.items():
+        field = model._meta.get_field(name)
+        assignments.append(f"{qn(str(getattr(field, 'column', name)))} = %s")
+        params.append(field.get_db_prep_save(value, connection))  # type: ignore[union-attr]
+    columns = [qn(str(getattr(model._meta.get_field(n), "column", n))) for n in returning]
+    pk = qn(str(model._meta.pk.column))  # type: ignore[union-attr]
+    sql = (
+        f"UPDATE {qn(model._meta.db_table)} SET {', '.join(assignments)} "
+        f"WHERE {pk} IN ({chosen_sql}) RETURNING {', '.join(columns)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *chosen_params])
+        return [tuple(row) for row in cursor.fetchall()]

@@ -18,7 +18,7 @@ from django.utils import timezone
 from config.exceptions import ApplicationError
 
 from ..models import AuditEntry, Subscription, SubscriptionStatus
-from .bulk import insert_from_select
+from .bulk import insert_from_select, update_returning
 
 S = SubscriptionStatus
 
@@ -136,16 +136,19 @@ def transition_many(
         raise TypeError(f"Unknown subscription fields: {sorted(unknown)}")
     now = now or timezone.now()
     with transaction.atomic():
-        rows: list[tuple[int, int | None]] = list(
-            candidates.select_for_update(skip_locked=True)
-            .filter(status=from_status)
-            .order_by()
-            .values_list("pk", "user_id")[:limit]
-        )
+        # Lock, re-check the status and change the rows in one statement.
+        rows: list[tuple[int, int | None]] = [
+            (int(pk), user_id)
+            for pk, user_id in update_returning(
+                candidates=candidates.filter(status=from_status),
+                limit=limit,
+                values={"status": to, "updated_at": now, **changes},
+                returning=("id", "user_id"),
+            )
+        ]
         moved = [pk for pk, _ in rows]
         if not moved:
             return []
-        Subscription.objects.filter(pk__in=moved).update(status=to, updated_at=now, **changes)
         # The audit entries are made by the database from the moved rows: one statement.
         insert_from_select(
             model=AuditEntry,
