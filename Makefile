@@ -1,4 +1,6 @@
 # Masthead — the README's commands. Everything runs from a local .venv.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -18,7 +20,7 @@ install: $(VENV)/.installed
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v 0
-	$(PY) manage.py load_demo
+	$(PY) manage.py load_demo | tee var/demo-accounts.txt
 	PORT=$(PORT) bash scripts/run.sh
 
 test: install

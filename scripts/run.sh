@@ -25,8 +25,11 @@ fi
   --schedule var/celerybeat-schedule &
 WORKER=$!
 
+sleep 3  # let the worker print its banner first
 echo
 echo "Masthead is running on http://127.0.0.1:${PORT}/  (Ctrl-C to stop)"
+[ -f var/demo-accounts.txt ] && grep -A10 "Demo accounts" var/demo-accounts.txt
+[ -z "${STRIPE_SECRET_KEY:-}" ] && echo "Billing: TEST MODE against the local Stripe double; pay with 4242 4242 4242 4242."
 echo
 exec_gunicorn() {
   .venv/bin/gunicorn config.wsgi:application --bind "127.0.0.1:${PORT}" \
