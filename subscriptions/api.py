@@ -13,6 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from accounts.selectors import account_summary
+from accounts.serializers import UserSerializer
 from config.exceptions import ApplicationError
 
 from .billing.stripe_client import BillingError, TemporaryBillingError
@@ -21,7 +23,6 @@ from .serializers import (
     CheckoutRequestSerializer,
     PlanSerializer,
     UrlSerializer,
-    UserStateSerializer,
 )
 from .services import billing
 
@@ -75,16 +76,16 @@ class PortalView(BillingView):
 
 
 class CancelView(BillingView):
-    @extend_schema(request=None, responses=UserStateSerializer)
+    @extend_schema(request=None, responses=UserSerializer)
     def post(self, request: Request) -> Response:
         user = cast(User, request.user)
         billing.subscription_cancel(user=user)
-        return Response(UserStateSerializer(user).data)
+        return Response(UserSerializer(account_summary(user=user)).data)
 
 
 class ResumeView(BillingView):
-    @extend_schema(request=None, responses=UserStateSerializer)
+    @extend_schema(request=None, responses=UserSerializer)
     def post(self, request: Request) -> Response:
         user = cast(User, request.user)
         billing.subscription_resume(user=user)
-        return Response(UserStateSerializer(user).data)
+        return Response(UserSerializer(account_summary(user=user)).data)
