@@ -98,11 +98,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache, sessions ------------------------------------------------------------------
 REDIS_URL = env_optional("REDIS_URL")
 if REDIS_URL:
+    # django-redis keeps one client per process; Django's own RedisCache builds a new
+    # client object on every call, which showed up as ~0.6 ms per cache read on the
+    # article hot path (three reads per view).
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "masthead",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
         }
     }
 else:

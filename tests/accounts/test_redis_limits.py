@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 def redis_cache(settings):
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": os.environ["REDIS_URL"],
             "KEY_PREFIX": "masthead-test-accounts",
         }
