@@ -50,11 +50,12 @@ def main() -> None:
         )
         cur.execute(
             """INSERT INTO subscriptions_subscription (user_id, status, trial_started_at,
-                   trial_ends_at, cancel_at_period_end, created_at, updated_at)
+                   trial_ends_at, cancel_at_period_end, created_at, updated_at,
+                   stripe_synced_event)
                SELECT id, 'trialing', now() - interval '15 days',
                    CASE WHEN row_number() OVER (ORDER BY id) <= %s
                         THEN now() - interval '1 hour' ELSE now() + interval '10 days' END,
-                   false, now(), now()
+                   false, now(), now(), ''
                FROM accounts_user WHERE email LIKE 'jb%%@bench.local'""",
             [DUE],
         )

@@ -40,3 +40,13 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def stripe_double_process():
+    """The Stripe double (localstripe + our extension) on a random 127.0.0.1 port: the
+    same helper tests/subscriptions uses, started once for the e2e session."""
+    from tests.subscriptions.stripe_double import running_double
+
+    with running_double() as double:
+        yield double
