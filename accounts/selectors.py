@@ -48,11 +48,24 @@ def account_summary(*, user: User, now: datetime | None = None) -> dict[str, Any
             "trial_days_left": trial_days_left(sub, now=now),
             "current_period_end": sub.current_period_end if sub else None,
             "cancel_at_period_end": sub.cancel_at_period_end if sub else False,
+            "billed_by_stripe": bool(sub and sub.stripe_subscription_id),
+            "can_subscribe": _can_subscribe(sub),
         },
         "entitled": entitlement.entitled,
         "entitlement_reason": entitlement.reason,
         "email_verified": _email_verified(user),
     }
+
+
+def _can_subscribe(sub: Subscription | None) -> bool:
+    """Offer the plans unless the reader already has a live Stripe subscription or
+    complimentary access."""
+    if sub is None:
+        return True
+    live = {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
+    if sub.status == SubscriptionStatus.COMPLIMENTARY:
+        return False
+    return not (sub.stripe_subscription_id and sub.status in live)
 
 
 def _status_in_words(sub: Subscription | None, *, entitled: bool) -> str:

@@ -73,6 +73,8 @@ class SubscriptionStateSerializer(serializers.Serializer[Any]):
     trial_days_left = serializers.IntegerField(allow_null=True)
     current_period_end = serializers.DateTimeField(allow_null=True)
     cancel_at_period_end = serializers.BooleanField()
+    billed_by_stripe = serializers.BooleanField()
+    can_subscribe = serializers.BooleanField()
 
 
 class UserSerializer(serializers.Serializer[Any]):

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Serve the product locally: gunicorn on 127.0.0.1:$PORT plus a Celery worker with an
-# embedded beat. Ctrl-C stops both.
+# embedded beat (and the Stripe double when no Stripe key is set). Ctrl-C or SIGTERM stops
+# them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${PORT:-8000}"
@@ -10,7 +11,14 @@ PY=.venv/bin/python
 # TEST MODE pages, no real card) stands in, so a newcomer can subscribe end to end.
 DOUBLE=""
 WORKER=""
-trap 'kill $WORKER $DOUBLE 2>/dev/null || true; wait $WORKER $DOUBLE 2>/dev/null || true' EXIT INT TERM
+WEB=""
+stop() {
+  trap - EXIT INT TERM
+  kill $WEB $WORKER $DOUBLE 2>/dev/null || true
+  wait $WEB $WORKER $DOUBLE 2>/dev/null || true
+}
+trap stop EXIT
+trap 'stop; exit 0' INT TERM
 if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
   STRIPE_DOUBLE_PORT="${STRIPE_DOUBLE_PORT:-8420}"
   export STRIPE_API_BASE="${STRIPE_API_BASE:-http://127.0.0.1:${STRIPE_DOUBLE_PORT}}"
@@ -31,8 +39,7 @@ echo "Masthead is running on http://127.0.0.1:${PORT}/  (Ctrl-C to stop)"
 [ -f var/demo-accounts.txt ] && grep -A10 "Demo accounts" var/demo-accounts.txt
 [ -z "${STRIPE_SECRET_KEY:-}" ] && echo "Billing: TEST MODE against the local Stripe double; pay with 4242 4242 4242 4242."
 echo
-exec_gunicorn() {
-  .venv/bin/gunicorn config.wsgi:application --bind "127.0.0.1:${PORT}" \
-    --workers "${WEB_CONCURRENCY:-3}" --no-control-socket --access-logfile - --timeout 60
-}
-exec_gunicorn
+.venv/bin/gunicorn config.wsgi:application --bind "127.0.0.1:${PORT}" \
+  --workers "${WEB_CONCURRENCY:-3}" --no-control-socket --access-logfile - --timeout 60 &
+WEB=$!
+wait $WEB

@@ -185,7 +185,13 @@ def build_app(base_url: str) -> web.Application:
     def set_card(customer_id: str, number: str) -> Any:
         pm = r.PaymentMethod(
             type="card",
-            card={"number": number, "exp_month": 12, "exp_year": 2040, "cvc": "123"},
+            # People type card numbers in groups: "4242 4242 4242 4242".
+            card={
+                "number": "".join(number.split()).replace("-", ""),
+                "exp_month": 12,
+                "exp_year": 2040,
+                "cvc": "123",
+            },
         )
         r.PaymentMethod._api_attach(pm.id, customer=customer_id)
         customer = r.Customer._api_retrieve(customer_id)

@@ -97,6 +97,8 @@ def article_access(request: Any, article: Any, *, channel: str = "web") -> Decis
                 now=now,
             )
     decision = decide(reader=reader, rule=rule, meter=meter)
+    if getattr(request, "method", "GET") != "GET":
+        return decision  # a HEAD (link checkers, prefetchers) reads nothing: spends nothing
     if decision.count_read:
         metering.record_read(
             key=key, article_id=article.pk, publication_id=article.publication_id, now=now

@@ -190,9 +190,23 @@ def test_account_page_shows_status_plan_and_buttons(client):
     assert 'action="/billing/checkout/"' in html
     assert 'value="monthly"' in html and 'value="yearly"' in html
     assert "9.99 GBP" in html
-    assert "Manage billing" in html
+    assert "Manage billing" not in html  # nothing billed through Stripe yet
     assert 'action="/account/cancel-trial/"' in html
     assert "/account/delete/" in html
+
+
+def test_account_page_once_subscribed_through_stripe_during_the_trial(client):
+    PlanFactory(code="monthly", name="Monthly", amount=999)
+    user = UserFactory()
+    with time_machine.travel(NOW, tick=False):
+        sub = trial_start(user=user)
+    Subscription.objects.filter(pk=sub.pk).update(stripe_subscription_id="sub_live")
+    client.force_login(user)
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        html = client.get("/account/").content.decode()
+    assert "Manage billing" in html
+    assert 'action="/billing/checkout/"' not in html  # no second subscription offered
+    assert "Cancel my free trial" not in html  # a Stripe trial is cancelled in the portal
 
 
 def test_account_page_for_a_reader_without_a_subscription(client):

@@ -346,3 +346,26 @@ def test_deleting_an_account_forgets_its_meter_and_unnames_its_reads():
     assert not MeterEntry.objects.exists()
     event = ReadEvent.objects.get()
     assert event.user_id is None and event.reader_key.startswith("deleted:")
+
+
+def test_signed_in_readers_without_access_are_offered_the_plans_not_a_trial():
+    client = reader_client("lapsed", api=False)
+    html = client.get(f"/a/{ArticleFactory(access_level='premium', body=BODY).slug}/").content
+    html = html.decode()
+    assert "Subscribe to read this article" in html
+    assert "/account/?next=" in html
+    assert "Fourteen days free" not in html
+    assert "Already a member? Sign in here" not in html
+    assert HIDDEN not in html
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_head_requests_spend_no_meter_and_record_no_read(channel):
+    client = Client()
+    article = ArticleFactory(access_level="metered")
+    path = f"/api/v1/articles/{article.slug}/" if channel == "api" else f"/a/{article.slug}/"
+    for _ in range(5):
+        assert client.head(path).status_code == 200
+    events.flush()
+    assert not MeterEntry.objects.exists()
+    assert not ReadEvent.objects.exists()
