@@ -61,20 +61,24 @@ def main() -> None:
         )
         cur.execute("ANALYZE subscriptions_subscription")
 
-    # The bare UPDATE of the same rows, rolled back so the job finds them due.
-    with transaction.atomic():
-        with CaptureQueriesContext(connection) as bare_q:
-            started = time.perf_counter()
-            with connection.cursor() as cur:
-                cur.execute(
-                    """UPDATE subscriptions_subscription SET status = 'expired',
-                           updated_at = now()
-                       WHERE status = 'trialing' AND trial_ends_at <= now()
-                         AND stripe_subscription_id IS NULL"""
-                )
-                updated = cur.rowcount
-            bare = time.perf_counter() - started
-        transaction.set_rollback(True)
+    # The bare UPDATE of the same rows, committed like the job's chunks are; then the rows
+    # are put back so the job finds them due.
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            """UPDATE subscriptions_subscription SET status = 'expired',
+                   updated_at = now()
+               WHERE status = 'trialing' AND trial_ends_at <= now()
+                 AND stripe_subscription_id IS NULL"""
+        )
+        updated = cur.rowcount
+        bare_statement = time.perf_counter() - started
+    bare = time.perf_counter() - started
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE subscriptions_subscription SET status = 'trialing' WHERE status = 'expired'"
+        )
+        cur.execute("VACUUM ANALYZE subscriptions_subscription")
 
     # Time the state change (lock, update, audit) apart from the owed emails.
     state_change = {"seconds": 0.0}
@@ -104,12 +108,13 @@ Command: `make bench` (bench/jobs_bench.py, chunk size {CHUNK:,}).
 
 | run | seconds | SQL queries | notification tasks enqueued |
 |---|---:|---:|---:|
-| bare `UPDATE` of the same rows | {bare:.2f} | {len(bare_q.captured_queries)} | 0 |
-| `expire_trials`: the state change (lock, update, audit entry per row) | {state_change["seconds"]:.2f} | | |
-| `expire_trials`: the whole job (+ an owed email per reader, send tasks) | {job:.2f} | {len(job_q.captured_queries)} | {-(-DUE // CHUNK)} |
+| bare `UPDATE` of the same rows: the statement | {bare_statement:.2f} | 1 | 0 |
+| bare `UPDATE` of the same rows: with its commit | {bare:.2f} | 1 | 0 |
+| `expire_trials`: the state change (lock + update + audit entry per row; statements) | {state_change["seconds"]:.2f} | | |
+| `expire_trials`: the whole job (+ an owed email per reader, send tasks, commits) | {job:.2f} | {len(job_q.captured_queries)} | {-(-DUE // CHUNK)} |
 
-Ratio to the bare UPDATE: state change **{state_change["seconds"] / bare:.2f}x**, whole job
-**{job / bare:.2f}x** (goal for the state change: at most 2x).
+Ratios: the state change's statements to the bare statement **{state_change["seconds"] / bare_statement:.2f}x**
+(goal: at most 2x); the whole job to the committed bare UPDATE **{job / bare:.2f}x**.
 """)
 
 
