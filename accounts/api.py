@@ -67,6 +67,7 @@ class SignupView(APIView):
         )
         token = services.api_token_create(user=user)
         paywall.adopt_anonymous_meter(request=request._request, user_id=user.pk)
+        services.verification_email_send(request=request._request, user=user)
         return Response(
             {"token": token, "user": _user_payload(user)}, status=status.HTTP_201_CREATED
         )

@@ -8,6 +8,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from knox.models import AuthToken
 
@@ -71,6 +72,16 @@ def account_signup(
         # Another sign-up with this address won the race.
         raise EmailAlreadyRegistered() from None
     return user
+
+
+def verification_email_send(*, request: HttpRequest, user: User) -> None:
+    """Ask the reader to confirm their address, as the web sign-up does (never blocking:
+    the trial has started already). allauth renders it; our adapter sends it after commit."""
+    from allauth.account.models import EmailAddress
+
+    address = EmailAddress.objects.get_primary(user)
+    if address is not None and not address.verified:
+        address.send_confirmation(request, signup=True)
 
 
 def _record_email_address(user: User) -> None:

@@ -352,7 +352,8 @@ def subscription_refresh(
     client = stripe_client_or_none()
     if client is not None:
         fresh = client.subscription_retrieve(stripe_subscription_id)
-        return subscription_sync_from_stripe(stripe_subscription=fresh)
+        # Fresh from the API (as of now), but the timeline still names the event.
+        return subscription_sync_from_stripe(stripe_subscription=fresh, event_id=event_id)
     if hint is None:
         sub = Subscription.objects.filter(stripe_subscription_id=stripe_subscription_id).first()
         if sub is None:

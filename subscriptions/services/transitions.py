@@ -49,6 +49,10 @@ FIELDS = {
 }
 
 
+# Bookkeeping of the Stripe sync: saved, but not worth a line in the reader's timeline.
+BOOKKEEPING = {"stripe_synced_at", "stripe_synced_event"}
+
+
 class TransitionNotAllowed(ApplicationError):
     def __init__(self, from_status: str, to_status: str):
         super().__init__(
@@ -92,6 +96,8 @@ def transition(
         # `plan_id` is saved as `plan`; `stripe_subscription_id` is a column of its own.
         fields = {"plan" if n == "plan_id" else n for n in changed}
         sub.save(update_fields=[*fields, "status", "updated_at"])
+        if to == from_status and not set(changed) - BOOKKEEPING:
+            return sub
         AuditEntry.objects.create(
             subscription=sub,
             at=now,

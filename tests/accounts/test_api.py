@@ -64,6 +64,10 @@ def test_signup_creates_the_account_and_starts_the_trial(
     welcome = next(m for m in mail.outbox if "free trial has started" in m.subject)
     assert welcome.to == ["ann@example.org"]
     assert welcome.alternatives and welcome.alternatives[0][1] == "text/html"
+    # and, as on the web, a request to confirm the address (never blocking the trial)
+    confirm = [m for m in mail.outbox if m is not welcome]
+    assert len(confirm) == 1 and confirm[0].to == ["ann@example.org"]
+    assert "/accounts/confirm-email/" in confirm[0].body
 
 
 def test_signup_records_attribution(api_client):
