@@ -49,7 +49,10 @@ run() {  # name, path, cookie
   local name=$1 path=$2 cookie=${3:-}
   local args=(-t 2 -c "$CONNECTIONS" -d "${SECONDS_PER}s" --latency)
   [ -n "$cookie" ] && args+=(-H "Cookie: $cookie")
-  curl -sf -o /dev/null ${cookie:+-H "Cookie: $cookie"} "$BASE$path"  # warm
+  curl -sf -o /dev/null ${cookie:+-H "Cookie: $cookie"} "$BASE$path"
+  # Warm every worker (caches, connections) before measuring, so the first target run
+  # is not the one that pays for cold processes.
+  wrk -t 2 -c "$CONNECTIONS" -d 2s ${cookie:+-H "Cookie: $cookie"} "$BASE$path" > /dev/null
   wrk "${args[@]}" "$BASE$path" > "$OUT/$name.txt"
   echo "  $name done"
 }
