@@ -66,7 +66,7 @@ class SignupView(APIView):
             from_article_slug=data.validated_data.get("from") or None,
         )
         token = services.api_token_create(user=user)
-        paywall.adopt_anonymous_meter(request=request._request, user_id=user.pk)
+        paywall.adopt_anonymous_meter(request=request, user_id=user.pk)
         services.verification_email_send(request=request._request, user=user)
         return Response(
             {"token": token, "user": _user_payload(user)}, status=status.HTTP_201_CREATED
@@ -99,7 +99,7 @@ class LoginView(APIView):
             raise ApplicationError(BAD_CREDENTIALS, code="invalid_credentials")
         limiter.record_success()
         token = services.api_token_create(user=user)
-        paywall.adopt_anonymous_meter(request=request._request, user_id=user.pk)
+        paywall.adopt_anonymous_meter(request=request, user_id=user.pk)
         return Response({"token": token, "user": _user_payload(user)})
 
 

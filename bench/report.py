@@ -31,8 +31,9 @@ def to_ms(value: str) -> float:
 def parse(path: Path) -> dict[str, float]:
     text = path.read_text()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
-    p50 = to_ms(re.search(r"50%\s+(\S+)", text).group(1))  # type: ignore[union-attr]
-    p99 = to_ms(re.search(r"99%\s+(\S+)", text).group(1))  # type: ignore[union-attr]
+    # Only the "Latency Distribution" lines start with the percentile.
+    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))  # type: ignore[union-attr]
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     errors = int(non2xx.group(1)) if non2xx else 0
     return {"rps": rps, "p50": p50, "p99": p99, "non2xx": errors}

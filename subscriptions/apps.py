@@ -9,7 +9,7 @@ def _adopt_meter_on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -
     from .paywall.metering import adopt_anonymous_meter
 
     if request is not None:
-        adopt_anonymous_meter(request=getattr(request, "_request", request), user_id=user.pk)
+        adopt_anonymous_meter(request=request, user_id=user.pk)
 
 
 def _forget_subscription_state(sender: Any, instance: Any, **kwargs: Any) -> None:

@@ -28,12 +28,8 @@ def _http_request(request: Any) -> HttpRequest:
     return getattr(request, "_request", request)  # type: ignore[no-any-return]
 
 
-def anonymous_meter_id(request: Any) -> str:
-    """The meter id from the signed cookie, or a new one (set on the response later)."""
-    http = _http_request(request)
-    pending = getattr(http, NEW_METER_ATTR, None)
-    if pending:
-        return str(pending)
+def _cookie_meter_id(http: HttpRequest) -> str | None:
+    """The meter id the signed cookie carries, or None (missing, forged, stale, odd)."""
     meter_id = http.get_signed_cookie(
         settings.METER_COOKIE_NAME,
         default=None,
@@ -41,6 +37,18 @@ def anonymous_meter_id(request: Any) -> str:
         max_age=settings.METER_COOKIE_MAX_AGE,
     )
     if not meter_id or not isinstance(meter_id, str) or len(meter_id) > 40:
+        return None
+    return meter_id
+
+
+def anonymous_meter_id(request: Any) -> str:
+    """The meter id from the signed cookie, or a new one (set on the response later)."""
+    http = _http_request(request)
+    pending = getattr(http, NEW_METER_ATTR, None)
+    if pending:
+        return str(pending)
+    meter_id = _cookie_meter_id(http)
+    if meter_id is None:
         meter_id = secrets.token_urlsafe(18)
         setattr(http, NEW_METER_ATTR, meter_id)
     return meter_id
@@ -121,16 +129,11 @@ def record_read(*, key: str, article_id: int, publication_id: int, now: datetime
     )
 
 
-def adopt_anonymous_meter(*, request: HttpRequest, user_id: int) -> int:
+def adopt_anonymous_meter(*, request: Any, user_id: int) -> int:
     """On sign-up or sign-in the anonymous meter's reads move into the account, so
     signing in never resets the meter. Returns how many reads moved."""
-    meter_id = request.get_signed_cookie(
-        settings.METER_COOKIE_NAME,
-        default=None,
-        salt=COOKIE_SALT,
-        max_age=settings.METER_COOKIE_MAX_AGE,
-    )
-    if not meter_id:
+    meter_id = _cookie_meter_id(_http_request(request))
+    if meter_id is None:
         return 0
     anon, account = f"a:{meter_id}", f"u:{user_id}"
     with transaction.atomic():
