@@ -157,10 +157,6 @@ def publications_list() -> QuerySet[Publication]:
     return Publication.objects.select_related("publisher").order_by("name")
 
 
-def topics_with_counts() -> QuerySet[Topic]:
-    return Topic.objects.annotate(n=Count("articles")).order_by("name")
-
-
 def latest_by_topic(
     *, per_topic: int = 4, now: datetime | None = None
 ) -> list[tuple[Topic, list[Article]]]:

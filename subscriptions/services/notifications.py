@@ -139,12 +139,3 @@ def _message(notification: Notification, connection: Any) -> EmailMultiAlternati
     )
     message.attach_alternative(html, "text/html")
     return message
-
-
-def pending_user_ids(*, kind: str, limit: int = 10_000) -> list[int]:
-    now = timezone.now()
-    return list(
-        Notification.objects.filter(_claimable(now), kind=kind).values_list("user_id", flat=True)[
-            :limit
-        ]
-    )
