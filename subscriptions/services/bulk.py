@@ -59,9 +59,15 @@ def update_returning(
         params.append(field.get_db_prep_save(value, connection))  # type: ignore[union-attr]
     columns = [qn(str(getattr(model._meta.get_field(n), "column", n))) for n in returning]
     pk = qn(str(model._meta.pk.column))  # type: ignore[union-attr]
+    # On PostgreSQL, ANY(ARRAY(...)) runs the choice once and updates by primary key; a
+    # plain IN (subquery) can be planned as a semi-join over the whole table per chunk.
+    if connection.vendor == "postgresql":
+        where = f"{pk} = ANY(ARRAY({chosen_sql}))"
+    else:
+        where = f"{pk} IN ({chosen_sql})"
     sql = (
         f"UPDATE {qn(model._meta.db_table)} SET {', '.join(assignments)} "
-        f"WHERE {pk} IN ({chosen_sql}) RETURNING {', '.join(columns)}"
+        f"WHERE {where} RETURNING {', '.join(columns)}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *chosen_params])
