@@ -48,7 +48,7 @@ def main() -> None:
     lines = [
         "# Benchmark results",
         "",
-        f"Command: `make bench` — {command}.",
+        f"Command: `make bench` ({command}).",
         f"Machine: {platform.machine()}, {cpu} cores, Python {platform.python_version()}, "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Load: wrk from a second process on loopback.",
         "",

@@ -80,7 +80,9 @@ with app.connection_for_write() as conn:  # no worker runs in the bench: drop th
     conn.default_channel.queue_purge("celery")
 PYEOF
 
-$PY bench/report.py "$OUT" "make bench (BENCH_SECONDS=$SECONDS_PER, $CONNECTIONS connections, gunicorn sync x$WORKERS, database ${DATABASE_URL:+postgresql}${DATABASE_URL:-sqlite}, redis ${REDIS_URL:+yes}${REDIS_URL:-no})"
+DB_KIND=sqlite; [ -n "${DATABASE_URL:-}" ] && DB_KIND=postgresql
+CACHE_KIND=none; [ -n "${REDIS_URL:-}" ] && CACHE_KIND=yes
+$PY bench/report.py "$OUT" "BENCH_SECONDS=$SECONDS_PER, $CONNECTIONS connections, gunicorn sync x$WORKERS, database $DB_KIND, redis $CACHE_KIND"
 
 if [ -n "${DATABASE_URL:-}" ] && [ "${BENCH_JOBS:-1}" = "1" ]; then
   echo "== jobs benchmark"
