@@ -27,3 +27,18 @@ def test_article_view_is_at_most_four_queries(kind, level, channel, django_asser
     assert response.status_code == 200
     with django_assert_max_num_queries(4):
         client.get(path)  # a re-read
+
+
+def test_a_list_reads_the_rules_version_once_per_request(api_client):
+    from unittest import mock
+
+    from django.core.cache import cache
+
+    from subscriptions.paywall import rules
+
+    ArticleFactory.create_batch(20)  # twenty titles, twenty resolved levels
+    api_client.get("/api/v1/articles/")  # build the rules map
+    with mock.patch.object(cache, "get", wraps=cache.get) as get:
+        assert api_client.get("/api/v1/articles/").status_code == 200
+    version_reads = [c for c in get.call_args_list if c.args and c.args[0] == rules.VERSION_KEY]
+    assert len(version_reads) == 1
