@@ -59,21 +59,29 @@ def _invoice_period_end(invoice: Mapping[str, Any]) -> datetime | None:
     return datetime.fromtimestamp(max(ends), tz=UTC) if ends else None
 
 
+def _invoice_status_hint(
+    event: StripeEvent, invoice: Mapping[str, Any], stripe_sub_id: str, *, to: str
+) -> None:
+    """What an invoice says of its subscription: the status, and the period its lines
+    start (a failed renewal still starts the new period on Stripe)."""
+    billing.subscription_status_hint(
+        stripe_subscription_id=stripe_sub_id,
+        customer_id=_customer_id(invoice),
+        to=to,
+        event_created=event.created,
+        event_id=event.stripe_id,
+        current_period_end=_invoice_period_end(invoice),
+        price_id=invoice_price_id(invoice),
+    )
+
+
 def invoice_paid(event: StripeEvent) -> None:
     invoice = _object(event)
     stripe_sub_id = invoice_subscription_id(invoice)
     if stripe_sub_id is None:
         return
     billing.payment_record(invoice=invoice, event_created=event.created)
-    billing.subscription_status_hint(
-        stripe_subscription_id=stripe_sub_id,
-        customer_id=_customer_id(invoice),
-        to=S.ACTIVE,
-        event_created=event.created,
-        event_id=event.stripe_id,
-        current_period_end=_invoice_period_end(invoice),
-        price_id=invoice_price_id(invoice),
-    )
+    _invoice_status_hint(event, invoice, stripe_sub_id, to=S.ACTIVE)
 
 
 def invoice_payment_failed(event: StripeEvent) -> None:
@@ -81,16 +89,7 @@ def invoice_payment_failed(event: StripeEvent) -> None:
     stripe_sub_id = invoice_subscription_id(invoice)
     if stripe_sub_id is None:
         return
-    billing.subscription_status_hint(
-        stripe_subscription_id=stripe_sub_id,
-        customer_id=_customer_id(invoice),
-        to=S.PAST_DUE,
-        event_created=event.created,
-        event_id=event.stripe_id,
-        # A failed renewal still starts the new period on Stripe (the invoice's lines).
-        current_period_end=_invoice_period_end(invoice),
-        price_id=invoice_price_id(invoice),
-    )
+    _invoice_status_hint(event, invoice, stripe_sub_id, to=S.PAST_DUE)
     billing.notify_payment_failed(
         stripe_subscription_id=stripe_sub_id,
         invoice_id=str(invoice.get("id") or event.stripe_id),
