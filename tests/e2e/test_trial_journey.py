@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from accounts.models import TrialClaim
 from subscriptions.models import BillingCustomer, StripeEvent, Subscription
-from tests.factories import ArticleFactory, PlanFactory
-from tests.subscriptions.stripe_double import API_KEY
+from tests.factories import ArticleFactory
+from tests.subscriptions.stripe_double import point_at_double
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -119,24 +119,7 @@ def double(stripe_double_process, settings, live_server):
     """The double in outbox mode (the test relays its signed webhooks, one at a time)."""
     double = stripe_double_process
     double.reset(outbox=True)
-    settings.STRIPE_API_BASE = double.url
-    settings.STRIPE_SECRET_KEY = API_KEY
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.STRIPE_MAX_NETWORK_RETRIES = 0
-    settings.SITE_URL = live_server.url
-    double.register_webhook(url=f"{live_server.url}/webhooks/stripe/", secret=WEBHOOK_SECRET)
-    PlanFactory(code="monthly", name="Monthly", stripe_price_id="price_monthly")
-    double.post(
-        "/v1/prices",
-        {
-            "id": "price_monthly",
-            "unit_amount": 999,
-            "currency": "gbp",
-            "recurring": {"interval": "month"},
-            "product_data": {"name": "Masthead monthly"},
-        },
-    )
-    return double
+    return point_at_double(double, settings, site_url=live_server.url, secret=WEBHOOK_SECRET)
 
 
 def _relay_webhooks(double, live_server) -> list[str]:

@@ -99,3 +99,30 @@ def running_double() -> Iterator[StripeDouble]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def point_at_double(
+    double: StripeDouble, settings: Any, *, site_url: str, secret: str, plan_name: str = "Monthly"
+) -> StripeDouble:
+    """Point the app at the double (keys, webhook to `site_url`) and give it the monthly
+    Price our monthly Plan maps to."""
+    from tests.factories import PlanFactory
+
+    settings.STRIPE_API_BASE = double.url
+    settings.STRIPE_SECRET_KEY = API_KEY
+    settings.STRIPE_WEBHOOK_SECRET = secret
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    settings.SITE_URL = site_url
+    double.register_webhook(url=f"{site_url}/webhooks/stripe/", secret=secret)
+    PlanFactory(code="monthly", name=plan_name, stripe_price_id="price_monthly")
+    double.post(
+        "/v1/prices",
+        {
+            "id": "price_monthly",
+            "unit_amount": 999,
+            "currency": "gbp",
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "Masthead monthly"},
+        },
+    )
+    return double

@@ -25,7 +25,7 @@ from subscriptions.models import (
 from subscriptions.selectors import entitlement_of
 from subscriptions.services.transitions import subscription_for_user, transition
 from tests.factories import PlanFactory, UserFactory
-from tests.subscriptions.stripe_double import API_KEY, StripeDouble
+from tests.subscriptions.stripe_double import StripeDouble, point_at_double
 
 pytestmark = pytest.mark.django_db
 SECRET = "whsec_double_0123456789"
@@ -37,24 +37,7 @@ DECLINES = "4000000000000341"  # attaches, then every charge is declined
 def double(stripe_double_process, settings) -> StripeDouble:
     double = stripe_double_process
     double.reset(outbox=True)
-    settings.STRIPE_API_BASE = double.url
-    settings.STRIPE_SECRET_KEY = API_KEY
-    settings.STRIPE_WEBHOOK_SECRET = SECRET
-    settings.STRIPE_MAX_NETWORK_RETRIES = 0
-    settings.SITE_URL = "http://masthead.test"
-    double.register_webhook(url="http://masthead.test/webhooks/stripe/", secret=SECRET)
-    PlanFactory(code="monthly", stripe_price_id="price_monthly")
-    double.post(
-        "/v1/prices",
-        {
-            "id": "price_monthly",
-            "unit_amount": 999,
-            "currency": "gbp",
-            "recurring": {"interval": "month"},
-            "product_data": {"name": "Masthead monthly"},
-        },
-    )
-    return double
+    return point_at_double(double, settings, site_url="http://masthead.test", secret=SECRET)
 
 
 @pytest.fixture
