@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -18,6 +19,8 @@ VAR_DIR = Path(env_str("MASTHEAD_VAR_DIR", str(BASE_DIR / "var")))
 
 SECRET_KEY = env_str("SECRET_KEY", "insecure-local-only-key-change-me-0123456789abcdef")
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# True only in config.settings.production: commands that must not run there check it.
+IS_PRODUCTION = False
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -76,23 +79,32 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
-DATABASE_URL = env_optional("DATABASE_URL")
-if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-else:
-    # SQLite serves several processes (web, worker, beat) only in WAL mode with a busy
-    # timeout and immediate transactions; without them meter writes hit "database is locked".
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "masthead.sqlite3")),
-            "OPTIONS": {
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
-        }
+
+
+def with_sqlite_options(database: dict[str, Any]) -> dict[str, Any]:
+    """SQLite serves several processes (web, worker, beat) only in WAL mode with a busy
+    timeout and immediate transactions; without them concurrent sign-ins and meter writes
+    hit "database is locked". Applied however SQLite is configured (default or URL)."""
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        return database
+    options = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
     }
+    return {**database, "OPTIONS": {**options, **database.get("OPTIONS", {})}}
+
+
+DATABASE_URL = env_optional("DATABASE_URL")
+_database: dict[str, Any]
+if DATABASE_URL:
+    _database = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60))
+else:
+    _database = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "masthead.sqlite3")),
+    }
+DATABASES = {"default": with_sqlite_options(_database)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, sessions ------------------------------------------------------------------
