@@ -10,7 +10,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from ..billing.stripe_client import WebhookSignatureError, verify_webhook
+from ..billing.stripe_client import WebhookPayloadError, WebhookSignatureError, verify_webhook
 from ..models import StripeEventStatus
 from ..services.stripe_events import stripe_event_store
 from ..tasks import process_stripe_event
@@ -35,6 +35,8 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         event = verify_webhook(payload=request.body, signature=signature, secret=secret)
     except WebhookSignatureError:
         return _error("Invalid Stripe signature or payload.", "signature_invalid", 400)
+    except WebhookPayloadError as exc:
+        return _error(str(exc), "payload_invalid", 400)
     stored = stripe_event_store(event=event)
     if stored is None:
         return JsonResponse({"received": True, "duplicate": True})
