@@ -377,8 +377,12 @@ def test_webhook_without_secret_is_503(client, settings):
     }
 
 
-def test_only_post(client):
-    assert client.get("/webhooks/stripe/").status_code == 405
+@pytest.mark.parametrize("method", ["get", "put", "delete", "options"])
+def test_only_post(client, method):
+    response = getattr(client, method)("/webhooks/stripe/")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.json() == {"detail": "Method not allowed.", "code": "method_not_allowed"}
 
 
 def test_unknown_type_is_stored_and_ignored(deliver):
