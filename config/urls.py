@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.urls import entrance_urlpatterns
@@ -11,6 +12,15 @@ from config import health
 def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
     return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
 
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 page, except under /api/: there every error is {detail, code}."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
+    return defaults.server_error(request)
+
+
+handler500 = server_error
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("articles.api_urls")),

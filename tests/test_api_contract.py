@@ -1,6 +1,8 @@
 """Cross-cutting API contract: calls that need an account answer 401 with
 `WWW-Authenticate: Token` and the {detail, code} shape; bad bodies are 400, never 500."""
 
+import json
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +127,17 @@ class _AnyText(str):
 
 
 ANY_TEXT = _AnyText()
+
+
+def test_an_unexpected_api_error_is_a_500_in_the_detail_code_shape(rf):
+    """Whatever escapes a view under /api/ still answers JSON (the page keeps Django's)."""
+    from django.urls import get_resolver
+
+    handler = get_resolver().resolve_error_handler(500)
+    api = handler(rf.get("/api/v1/articles/"))
+    assert api.status_code == 500
+    assert api["Content-Type"] == "application/json"
+    assert json.loads(api.content) == {"detail": "Server error.", "code": "server_error"}
+    page = handler(rf.get("/a/some-article/"))
+    assert page.status_code == 500
+    assert page["Content-Type"].startswith("text/html")
