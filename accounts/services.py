@@ -14,7 +14,7 @@ from knox.models import AuthToken
 
 from config.exceptions import ApplicationError
 from subscriptions import paywall
-from subscriptions.models import Subscription, SubscriptionStatus
+from subscriptions.models import Subscription
 from subscriptions.services.trials import EmailAlreadyRegistered, TrialAlreadyUsed, trial_start
 
 from . import selectors, tasks
@@ -118,12 +118,7 @@ def account_delete(*, user: User, password: str) -> None:
         )
     with transaction.atomic():
         sub = Subscription.objects.select_for_update().filter(user_id=user.pk).first()
-        if (
-            sub is not None
-            and sub.stripe_subscription_id
-            and sub.status
-            in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE, SubscriptionStatus.TRIALING)
-        ):
+        if sub is not None and sub.billed_by_stripe:
             raise ApplicationError(
                 "You have a paid subscription: cancel it from Manage billing first, "
                 "then delete your account.",

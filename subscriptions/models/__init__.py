@@ -10,9 +10,10 @@ from .notifications import Notification, NotificationStatus
 from .paywall import AccessRule, MeterEntry, ReadEvent, RuleScope
 from .plans import Plan, PlanInterval
 from .statements import Payment, PublisherStatement
-from .subscription import Subscription, SubscriptionStatus
+from .subscription import LIVE_STATUSES, Subscription, SubscriptionQuerySet, SubscriptionStatus
 
 __all__ = [
+    "LIVE_STATUSES",
     "AccessRule",
     "AuditEntry",
     "BillingCustomer",
@@ -31,5 +32,6 @@ __all__ = [
     "StripeEvent",
     "StripeEventStatus",
     "Subscription",
+    "SubscriptionQuerySet",
     "SubscriptionStatus",
 ]

@@ -60,9 +60,7 @@ def expire_trials(*, now: datetime | None = None, chunk_size: int | None = None)
     """Local trials past their end (no Stripe subscription) become `expired`; each
     reader is told once. Stripe trials end through Stripe's own events."""
     now = now or timezone.now()
-    due = Subscription.objects.filter(
-        status=S.TRIALING, trial_ends_at__lte=now, stripe_subscription_id__isnull=True
-    )
+    due = Subscription.objects.local_trials().filter(trial_ends_at__lte=now)
     expired = 0
     while True:
         with transaction.atomic():
@@ -116,11 +114,9 @@ def send_trial_reminders(
 ) -> JobResult:
     """TRIAL_REMINDER_DAYS before a local trial ends (Stripe trials: trial_will_end)."""
     now = now or timezone.now()
-    due = Subscription.objects.filter(
-        status=S.TRIALING,
+    due = Subscription.objects.local_trials().filter(
         trial_ends_at__gt=now,
         trial_ends_at__lte=now + timedelta(days=settings.TRIAL_REMINDER_DAYS),
-        stripe_subscription_id__isnull=True,
     )
     return _remind(
         name="send_trial_reminders",
@@ -232,7 +228,7 @@ def publisher_statements(
 def reconcile_stripe(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
     """Compare every Stripe subscription with ours, repair drift, keep a report for ops."""
     from ..billing.stripe_client import PermanentBillingError
-    from .billing import stripe_reconcile
+    from .reconcile import stripe_reconcile
 
     ran_at = now or timezone.now()
     try:

@@ -9,19 +9,31 @@ sends, so two workers, a rerun or a duplicated task never send the same email tw
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.core.mail import EmailMultiAlternatives, get_connection, send_mail
+from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, F, JSONField, Q, QuerySet, Value
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from ..models import Notification, NotificationStatus
+from accounts.models import User
+from config.links import absolute_url
+
+from ..billing.stripe_client import from_stripe_time
+from ..models import (
+    BillingNotice,
+    Notification,
+    NotificationStatus,
+    Subscription,
+    SubscriptionStatus,
+)
 from .bulk import insert_from_select
+
+S = SubscriptionStatus
 
 KINDS = {
     "trial_ending": "Your free trial ends soon",
@@ -139,3 +151,73 @@ def _message(notification: Notification, connection: Any) -> EmailMultiAlternati
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+# --- billing emails sent at once (webhooks) --------------------------------------------
+def billing_notice_send(*, user: User, kind: str, key: str, subject: str, body: str) -> bool:
+    """Send a billing email once per (reader, kind, key)."""
+    try:
+        with transaction.atomic():
+            BillingNotice.objects.create(user=user, kind=kind, key=key)
+    except IntegrityError:
+        return False
+    send_mail(subject, body, None, [user.email])
+    return True
+
+
+def notify_payment_failed(*, stripe_subscription_id: str, invoice_id: str, attempt: int) -> None:
+    """Only while the reader is past due: late news of a failure already recovered from
+    (or of an old subscription) sends nothing."""
+    sub = Subscription.objects.filter(stripe_subscription_id=stripe_subscription_id).first()
+    if sub is None or sub.user is None or sub.status != S.PAST_DUE:
+        return
+    days = settings.GRACE_PERIOD_DAYS
+    manage = absolute_url("subscriptions:billing-manage")
+    billing_notice_send(
+        user=sub.user,
+        kind="payment_failed",
+        key=f"{invoice_id}:{attempt}",
+        subject=f"{settings.SITE_NAME}: your payment did not go through",
+        body=(
+            "We could not take your subscription payment. You keep full access for "
+            f"{days} days while you update your card:\n\n{manage}\n"
+        ),
+    )
+
+
+def notify_payment_action_required(*, stripe_subscription_id: str, invoice_id: str) -> None:
+    sub = Subscription.objects.filter(stripe_subscription_id=stripe_subscription_id).first()
+    if sub is None or sub.user is None:
+        return
+    manage = absolute_url("subscriptions:billing-manage")
+    billing_notice_send(
+        user=sub.user,
+        kind="payment_action_required",
+        key=invoice_id,
+        subject=f"{settings.SITE_NAME}: please confirm your payment",
+        body=(
+            "Your bank asks you to confirm your subscription payment. Confirm it here:\n\n"
+            f"{manage}\n"
+        ),
+    )
+
+
+def notify_trial_will_end(*, stripe_subscription: Mapping[str, Any]) -> None:
+    stripe_id = str(stripe_subscription.get("id") or "")
+    sub = Subscription.objects.filter(stripe_subscription_id=stripe_id).first()
+    if sub is None or sub.user is None or sub.status != S.TRIALING:
+        return
+    ends = from_stripe_time(stripe_subscription.get("trial_end"))
+    manage = absolute_url("subscriptions:billing-manage")
+    billing_notice_send(
+        user=sub.user,
+        kind="trial_will_end",
+        key=f"{stripe_id}:{stripe_subscription.get('trial_end')}",
+        subject=f"{settings.SITE_NAME}: your free trial ends soon",
+        body=(
+            f"Your free trial ends on {ends:%d %B %Y}. Your plan starts then; manage or "
+            f"cancel it here:\n\n{manage}\n"
+            if ends
+            else f"Your free trial ends soon. Manage it here: {manage}\n"
+        ),
+    )

@@ -104,7 +104,7 @@ def trial_cancel(*, user: User, now: datetime | None = None) -> Subscription:
         sub = Subscription.objects.select_for_update().filter(user_id=user.pk).first()
         if sub is None or sub.status != S.TRIALING:
             raise ApplicationError("There is no free trial to cancel.", code="no_trial")
-        if sub.stripe_subscription_id:
+        if sub.billed_by_stripe:
             raise ApplicationError(
                 "This trial is billed through Stripe: cancel it from Manage billing.",
                 code="billed_trial",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..billing.stripe_client import invoice_price_id, invoice_subscription_id
 from ..models import SubscriptionStatus
-from ..services import billing
+from ..services import checkout, notifications, payments, stripe_sync
 
 if TYPE_CHECKING:
     from ..models import StripeEvent
@@ -27,14 +27,14 @@ def checkout_session_completed(event: StripeEvent) -> None:
     session = _object(event)
     if session.get("mode") not in (None, "subscription"):
         return
-    billing.checkout_completed(
+    checkout.checkout_completed(
         session=session, event_created=event.created, event_id=event.stripe_id
     )
 
 
 def customer_subscription_changed(event: StripeEvent) -> None:
     stripe_sub = _object(event)
-    billing.subscription_refresh(
+    stripe_sync.subscription_refresh(
         stripe_subscription_id=str(stripe_sub["id"]),
         hint=stripe_sub,
         event_created=event.created,
@@ -44,7 +44,7 @@ def customer_subscription_changed(event: StripeEvent) -> None:
 
 def customer_subscription_trial_will_end(event: StripeEvent) -> None:
     customer_subscription_changed(event)
-    billing.notify_trial_will_end(stripe_subscription=_object(event))
+    notifications.notify_trial_will_end(stripe_subscription=_object(event))
 
 
 def _customer_id(obj: Mapping[str, Any]) -> str | None:
@@ -64,7 +64,7 @@ def _invoice_status_hint(
 ) -> None:
     """What an invoice says of its subscription: the status, and the period its lines
     start (a failed renewal still starts the new period on Stripe)."""
-    billing.subscription_status_hint(
+    stripe_sync.subscription_status_hint(
         stripe_subscription_id=stripe_sub_id,
         customer_id=_customer_id(invoice),
         to=to,
@@ -80,7 +80,7 @@ def invoice_paid(event: StripeEvent) -> None:
     stripe_sub_id = invoice_subscription_id(invoice)
     if stripe_sub_id is None:
         return
-    billing.payment_record(invoice=invoice, event_created=event.created)
+    payments.payment_record(invoice=invoice, event_created=event.created)
     _invoice_status_hint(event, invoice, stripe_sub_id, to=S.ACTIVE)
 
 
@@ -90,7 +90,7 @@ def invoice_payment_failed(event: StripeEvent) -> None:
     if stripe_sub_id is None:
         return
     _invoice_status_hint(event, invoice, stripe_sub_id, to=S.PAST_DUE)
-    billing.notify_payment_failed(
+    notifications.notify_payment_failed(
         stripe_subscription_id=stripe_sub_id,
         invoice_id=str(invoice.get("id") or event.stripe_id),
         attempt=int(invoice.get("attempt_count") or 1),
@@ -102,7 +102,7 @@ def invoice_payment_action_required(event: StripeEvent) -> None:
     stripe_sub_id = invoice_subscription_id(invoice)
     if stripe_sub_id is None:
         return
-    billing.notify_payment_action_required(
+    notifications.notify_payment_action_required(
         stripe_subscription_id=stripe_sub_id, invoice_id=str(invoice.get("id") or event.stripe_id)
     )
 

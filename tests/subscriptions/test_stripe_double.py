@@ -323,7 +323,7 @@ def test_account_page_forms_redirect_to_checkout_and_portal(double, relay, clien
 
 
 def test_reconcile_repairs_drift_from_missed_webhooks(double, relay):
-    from subscriptions.services.billing import stripe_reconcile
+    from subscriptions.services.reconcile import stripe_reconcile
 
     user, client = reader()
     stripe_id = subscribe(double, relay, client)
