@@ -1,3 +1,4 @@
+from ..vocabulary import LIVE_STATUSES, SubscriptionStatus
 from .audit import AuditEntry, DriftReport
 from .billing import (
     BillingCustomer,
@@ -10,7 +11,7 @@ from .notifications import Notification, NotificationStatus
 from .paywall import AccessRule, MeterEntry, ReadEvent, RuleScope
 from .plans import Plan, PlanInterval
 from .statements import Payment, PublisherStatement
-from .subscription import LIVE_STATUSES, Subscription, SubscriptionQuerySet, SubscriptionStatus
+from .subscription import Subscription, SubscriptionQuerySet
 
 __all__ = [
     "LIVE_STATUSES",

@@ -3,22 +3,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from ..vocabulary import LIVE_STATUSES, SubscriptionStatus
 
-class SubscriptionStatus(models.TextChoices):
-    NONE = "none", "No subscription"
-    TRIALING = "trialing", "Free trial"
-    ACTIVE = "active", "Active"
-    PAST_DUE = "past_due", "Payment overdue"
-    CANCELED = "canceled", "Canceled"
-    EXPIRED = "expired", "Trial ended"
-    COMPLIMENTARY = "complimentary", "Complimentary"
-
-
-# A Stripe subscription in one of these statuses is the reader's current one: it bills
-# them, so the reader subscribes, cancels and resumes through Stripe.
-LIVE_STATUSES = frozenset(
-    {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
-)
+__all__ = ["LIVE_STATUSES", "Subscription", "SubscriptionQuerySet", "SubscriptionStatus"]
 
 
 class SubscriptionQuerySet(models.QuerySet["Subscription"]):

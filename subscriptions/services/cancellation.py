@@ -13,8 +13,10 @@ from config.exceptions import ApplicationError
 
 from ..billing.stripe_client import stripe_client, to_stripe_time
 from ..models import Subscription, SubscriptionStatus
+from ..vocabulary import AuditSource
 from .stripe_sync import subscription_sync_from_stripe
-from .transitions import subscription_for_user, transition
+from .transitions import subscription_for_user
+from .trials import trial_cancel
 
 S = SubscriptionStatus
 
@@ -30,16 +32,11 @@ def subscription_cancel(*, user: User, now: datetime | None = None) -> Subscript
             params={"cancel_at_period_end": True},
             idempotency_key=f"cancel:{stripe_id}:{to_stripe_time(now) // 60}",
         )
-        return subscription_sync_from_stripe(stripe_subscription=stripe_sub, source="reader")
-    if sub.status == S.TRIALING:
-        return transition(
-            subscription_id=sub.pk,
-            to=S.CANCELED,
-            source="reader",
-            action="trial_canceled",
-            actor_id=user.pk,
-            now=now,
+        return subscription_sync_from_stripe(
+            stripe_subscription=stripe_sub, source=AuditSource.READER
         )
+    if sub.status == S.TRIALING:
+        return trial_cancel(user=user, now=now)
     raise ApplicationError(
         "There is no subscription to cancel.",
         code="nothing_to_cancel",
@@ -63,4 +60,4 @@ def subscription_resume(*, user: User, now: datetime | None = None) -> Subscript
         params={"cancel_at_period_end": False},
         idempotency_key=f"resume:{stripe_id}:{to_stripe_time(now) // 60}",
     )
-    return subscription_sync_from_stripe(stripe_subscription=stripe_sub, source="reader")
+    return subscription_sync_from_stripe(stripe_subscription=stripe_sub, source=AuditSource.READER)

@@ -11,6 +11,7 @@ from accounts.models import User
 
 from ..billing.stripe_client import StripeClient
 from ..models import AuditEntry, CardFingerprint
+from ..vocabulary import AuditAction, AuditSource
 from .transitions import subscription_for_user
 
 
@@ -37,10 +38,10 @@ def trial_abuse_check(
     AuditEntry.objects.create(
         subscription=sub,
         at=timezone.now(),
-        action="trial_refused_card_reused",
+        action=AuditAction.TRIAL_REFUSED_CARD_REUSED,
         from_status=sub.status,
         to_status=sub.status,
-        source="stripe",
+        source=AuditSource.STRIPE,
         detail={"stripe_subscription": stripe_id, "first_user": record.user_id},
     )
     return updated

@@ -17,9 +17,10 @@ from config.links import absolute_url
 
 from ..billing.stripe_client import stripe_client, stripe_client_or_none, to_stripe_time
 from ..models import BillingCustomer, Plan, Subscription, SubscriptionStatus
+from ..vocabulary import AuditAction, AuditSource
 from .card_trials import trial_abuse_check
 from .customers import billing_customer_ensure
-from .stripe_sync import SubscriptionNotLinked, subscription_sync_from_stripe
+from .stripe_sync import STRIPE_STATUS_MAP, SubscriptionNotLinked, subscription_sync_from_stripe
 from .transitions import subscription_for_user, transition
 
 S = SubscriptionStatus
@@ -108,12 +109,12 @@ def checkout_completed(
         return transition(
             subscription_id=sub.pk,
             to=sub.status,
-            source="stripe",
-            action="stripe:linked",
+            source=AuditSource.STRIPE,
+            action=AuditAction.STRIPE_LINKED,
             detail={"stripe_event": event_id},
             stripe_subscription_id=stripe_sub_id,
         )
     fresh: Mapping[str, Any] = client.subscription_retrieve(stripe_sub_id)
-    if fresh.get("status") == "trialing":
+    if STRIPE_STATUS_MAP.get(str(fresh.get("status"))) == S.TRIALING:
         fresh = trial_abuse_check(user=user, stripe_subscription=fresh, client=client)
     return subscription_sync_from_stripe(stripe_subscription=fresh)

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..billing.stripe_client import from_stripe_time, stripe_client, subscription_period
 from ..models import LIVE_STATUSES, Subscription
+from ..vocabulary import AuditSource
 from .stripe_sync import STRIPE_STATUS_MAP, SubscriptionNotLinked, subscription_sync_from_stripe
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,9 @@ def stripe_reconcile(*, page_size: int = 100) -> ReconcileReport:
                 if STRIPE_STATUS_MAP.get(str(stripe_sub.get("status"))) not in LIVE_STATUSES:
                     continue  # an old or abandoned subscription nobody needs
                 try:
-                    subscription_sync_from_stripe(stripe_subscription=stripe_sub, source="job")
+                    subscription_sync_from_stripe(
+                        stripe_subscription=stripe_sub, source=AuditSource.JOB
+                    )
                 except SubscriptionNotLinked:
                     report.unknown += 1
                     continue
@@ -65,7 +68,9 @@ def stripe_reconcile(*, page_size: int = 100) -> ReconcileReport:
                 continue
             differences = _differences(sub, stripe_sub)
             if differences:
-                subscription_sync_from_stripe(stripe_subscription=stripe_sub, source="job")
+                subscription_sync_from_stripe(
+                    stripe_subscription=stripe_sub, source=AuditSource.JOB
+                )
                 report.repaired += 1
                 report.drift.append({"stripe": stripe_sub["id"], **differences})
     if report.drift:

@@ -20,6 +20,7 @@ from ..billing.stripe_client import (
     subscription_price_id,
 )
 from ..models import LIVE_STATUSES, BillingCustomer, Plan, Subscription, SubscriptionStatus
+from ..vocabulary import AuditAction, AuditSource
 from .transitions import subscription_for_user, transition
 
 S = SubscriptionStatus
@@ -69,8 +70,9 @@ def _apply(
     fields: dict[str, Any],
     at: datetime,
     event_id: str,
-    source: str,
-    action: str,
+    source: AuditSource,
+    action: AuditAction,
+    stripe_status: str,
 ) -> Subscription:
     """Apply Stripe-derived state under the transition lock, unless it is stale."""
     with transaction.atomic():
@@ -89,7 +91,7 @@ def _apply(
                     subscription_id=locked.pk,
                     to=S.PAST_DUE,
                     source=source,
-                    action="past_due_dated",
+                    action=AuditAction.STRIPE_PAST_DUE_DATED,
                     past_due_since=at,
                 )
             return locked
@@ -108,7 +110,7 @@ def _apply(
             to=target,
             source=source,
             action=action,
-            detail={"stripe_event": event_id},
+            detail={"stripe_event": event_id, "stripe_status": stripe_status},
             **changes,
         )
 
@@ -118,7 +120,7 @@ def subscription_sync_from_stripe(
     stripe_subscription: Mapping[str, Any],
     event_created: datetime | None = None,
     event_id: str = "",
-    source: str = "stripe",
+    source: AuditSource = AuditSource.STRIPE,
 ) -> Subscription:
     """Make our row say what this Stripe subscription says (if it is not older than what
     we already applied). Without an event, the object is fresh from the API: now."""
@@ -163,7 +165,8 @@ def subscription_sync_from_stripe(
         at=event_created or timezone.now(),
         event_id=event_id,
         source=source,
-        action=f"stripe:{stripe_status or 'sync'}",
+        action=AuditAction.STRIPE_SUBSCRIPTION_SYNCED,
+        stripe_status=stripe_status,
     )
 
 
@@ -231,6 +234,7 @@ def subscription_status_hint(
         fields=fields,
         at=event_created,
         event_id=event_id,
-        source="stripe",
-        action=f"stripe:invoice:{to}",
+        source=AuditSource.STRIPE,
+        action=AuditAction.STRIPE_INVOICE_APPLIED,
+        stripe_status=f"invoice:{to}",
     )

@@ -17,6 +17,7 @@ from django.utils import timezone
 from config.exceptions import ApplicationError
 
 from ..models import Subscription, SubscriptionStatus
+from ..vocabulary import AuditAction, AuditSource
 from .transitions import subscription_for_user, transition
 
 if TYPE_CHECKING:
@@ -85,8 +86,8 @@ def trial_start(
         return transition(
             subscription_id=sub.pk,
             to=S.TRIALING,
-            source="trial",
-            action="trial:start",
+            source=AuditSource.TRIAL,
+            action=AuditAction.TRIAL_STARTED,
             actor_id=user.pk,
             detail={"from_article": from_article_slug[:200]} if from_article_slug else {},
             now=now,
@@ -112,8 +113,8 @@ def trial_cancel(*, user: User, now: datetime | None = None) -> Subscription:
         return transition(
             subscription_id=sub.pk,
             to=S.CANCELED,
-            source="reader",
-            action="trial:cancel",
+            source=AuditSource.READER,
+            action=AuditAction.TRIAL_CANCELED,
             actor_id=user.pk,
             now=now,
         )
