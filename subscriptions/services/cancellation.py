@@ -21,8 +21,15 @@ from .trials import trial_cancel
 S = SubscriptionStatus
 
 
-def subscription_cancel(*, user: User, now: datetime | None = None) -> Subscription:
-    """Cancel at period end through Stripe; a local trial without Stripe ends at once."""
+def subscription_cancel(
+    *,
+    user: User,
+    now: datetime | None = None,
+    source: AuditSource = AuditSource.READER,
+    actor_id: int | None = None,
+) -> Subscription:
+    """Cancel at period end through Stripe; a local trial without Stripe ends at once.
+    (Staff call it too, with their own source and id.)"""
     now = now or timezone.now()
     sub = subscription_for_user(user_id=user.pk)
     stripe_id = sub.stripe_subscription_id
@@ -32,11 +39,9 @@ def subscription_cancel(*, user: User, now: datetime | None = None) -> Subscript
             params={"cancel_at_period_end": True},
             idempotency_key=f"cancel:{stripe_id}:{to_stripe_time(now) // 60}",
         )
-        return subscription_sync_from_stripe(
-            stripe_subscription=stripe_sub, source=AuditSource.READER
-        )
+        return subscription_sync_from_stripe(stripe_subscription=stripe_sub, source=source)
     if sub.status == S.TRIALING:
-        return trial_cancel(user=user, now=now)
+        return trial_cancel(user=user, now=now, source=source, actor_id=actor_id)
     raise ApplicationError(
         "There is no subscription to cancel.",
         code="nothing_to_cancel",

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 S = SubscriptionStatus
+MAX_TRIAL_EXTENSION_DAYS = 90
 
 
 class EmailAlreadyRegistered(ApplicationError):
@@ -96,8 +97,15 @@ def trial_start(
         )
 
 
-def trial_cancel(*, user: User, now: datetime | None = None) -> Subscription:
+def trial_cancel(
+    *,
+    user: User,
+    now: datetime | None = None,
+    source: AuditSource = AuditSource.READER,
+    actor_id: int | None = None,
+) -> Subscription:
     """End a trial at once (a trial without Stripe has no period to run out): `canceled`.
+    The one path for the reader's account page, the billing API and staff alike.
 
     A trial already converted in Stripe is the billing service's to cancel.
     """
@@ -113,8 +121,38 @@ def trial_cancel(*, user: User, now: datetime | None = None) -> Subscription:
         return transition(
             subscription_id=sub.pk,
             to=S.CANCELED,
-            source=AuditSource.READER,
+            source=source,
             action=AuditAction.TRIAL_CANCELED,
-            actor_id=user.pk,
+            actor_id=user.pk if actor_id is None else actor_id,
             now=now,
+        )
+
+
+def trial_extend(
+    *, subscription_id: int, days: int, actor_id: int | None, now: datetime | None = None
+) -> Subscription:
+    """Staff: give a local trial `days` more (counted from its end, or from now when it
+    has already run out). A trial Stripe bills is extended in Stripe, not here."""
+    if not 1 <= days <= MAX_TRIAL_EXTENSION_DAYS:
+        raise ApplicationError(
+            f"A trial is extended by 1 to {MAX_TRIAL_EXTENSION_DAYS} days.", code="bad_days"
+        )
+    now = now or timezone.now()
+    with transaction.atomic():
+        sub = Subscription.objects.select_for_update().get(pk=subscription_id)
+        if sub.status != S.TRIALING or sub.trial_ends_at is None:
+            raise ApplicationError("There is no free trial to extend.", code="no_trial")
+        if sub.billed_by_stripe:
+            raise ApplicationError(
+                "This trial is billed through Stripe: extend it in Stripe.", code="billed_trial"
+            )
+        return transition(
+            subscription_id=sub.pk,
+            to=S.TRIALING,
+            source=AuditSource.OPS,
+            action=AuditAction.TRIAL_EXTENDED,
+            actor_id=actor_id,
+            detail={"days": days},
+            now=now,
+            trial_ends_at=max(sub.trial_ends_at, now) + timedelta(days=days),
         )
