@@ -12,6 +12,7 @@ from .models import (
     BillingCustomer,
     Plan,
     StripeEvent,
+    StripeEventStatus,
     Subscription,
     SubscriptionStatus,
 )
@@ -154,7 +155,7 @@ class StripeEventAdmin(admin.ModelAdmin):
     @admin.action(description="Replay the selected events")
     def replay(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
         results = [stripe_event_replay(event_id=e.stripe_id) for e in queryset]
-        failed = [e.stripe_id for e in results if e.status == "failed"]
+        failed = [e.stripe_id for e in results if e.status == StripeEventStatus.FAILED]
         self.message_user(
             request,
             f"Replayed {len(results)} event(s); failed again: {', '.join(failed) or 'none'}.",

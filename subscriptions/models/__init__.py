@@ -2,7 +2,6 @@ from ..vocabulary import LIVE_STATUSES, SubscriptionStatus
 from .audit import AuditEntry, DriftReport
 from .billing import (
     BillingCustomer,
-    BillingNotice,
     CardFingerprint,
     StripeEvent,
     StripeEventStatus,
@@ -18,7 +17,6 @@ __all__ = [
     "AccessRule",
     "AuditEntry",
     "BillingCustomer",
-    "BillingNotice",
     "CardFingerprint",
     "DriftReport",
     "MeterEntry",

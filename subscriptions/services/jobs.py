@@ -92,7 +92,7 @@ def expire_trials(*, now: datetime | None = None, chunk_size: int | None = None)
 def _remind(
     *,
     name: str,
-    kind: str,
+    kind: NotificationKind,
     due: QuerySet[Subscription],
     fields: tuple[str, ...],
     period: Callable[[tuple], str],

@@ -1,53 +1,74 @@
-"""Emails we owe readers: recorded once, sent at most once.
+"""The one email outbox: every email to a reader is a `Notification`, owed once per
+(reader, kind, period) and sent by one task after commit.
 
-Jobs call `owe()` inside the transaction that makes the change (so a killed job leaves
-either both or neither), then `enqueue()` after commit: one task per chunk of readers,
-never one per reader. `send()` claims rows atomically (pending -> sending) before it
-sends, so two workers, a rerun or a duplicated task never send the same email twice.
+`notify()` is the entry point for one email (sign-up's welcome, a webhook's payment
+failure). Jobs use the batch forms: `owe()` / `owe_from()` inside the transaction that
+makes the change (so a killed job leaves either both or neither), then `enqueue()`: one
+task per chunk of readers, never one per reader. `send()` claims rows atomically
+(pending -> sending) before it sends, so two workers, a rerun or a duplicated task never
+send the same email twice. Every email is rendered from templates
+`subscriptions/email/<kind>_subject.txt`, `<kind>.txt` and `<kind>.html`; links come
+from `reverse()` + SITE_URL.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection, send_mail
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, F, JSONField, Q, QuerySet, Value
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.models import User
 from config.links import absolute_url
 
-from ..billing.stripe_client import from_stripe_time
-from ..models import (
-    BillingNotice,
-    Notification,
-    NotificationStatus,
-    Subscription,
-    SubscriptionStatus,
-)
+from ..models import Notification, NotificationStatus
+from ..vocabulary import NotificationKind
 from .bulk import insert_from_select
+from .dispatch import SEND_NOTIFICATIONS, after_commit
 
-S = SubscriptionStatus
-
-KINDS = {
-    "trial_ending": "Your free trial ends soon",
-    "trial_expired": "Your free trial has ended",
-    "renewal_notice": "Your yearly subscription renews soon",
-    "dunning": "We couldn't take your payment",
-}
+# The period of an email sent once per account (the welcome).
+WELCOME_PERIOD = "account"
 
 
-def owe(*, kind: str, entries: Iterable[tuple[int, str, dict[str, Any]]], now: datetime) -> None:
+def notify(
+    *,
+    user_id: int,
+    kind: NotificationKind,
+    period: str,
+    context: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Owe this reader this email for `period` (what it is about: a date, an invoice, or
+    "account" for once ever) and send it after commit. False when it was owed already."""
+    try:
+        with transaction.atomic():
+            Notification.objects.create(
+                user_id=user_id,
+                kind=kind,
+                period=period,
+                context=context or {},
+                created_at=now or timezone.now(),
+            )
+    except IntegrityError:
+        return False
+    enqueue(kind=kind, user_ids=[user_id])
+    return True
+
+
+def owe(
+    *,
+    kind: NotificationKind,
+    entries: Iterable[tuple[int, str, dict[str, Any]]],
+    now: datetime,
+) -> None:
     """Record (user_id, period, context) notifications; ones already owed are kept as
     they are. One query."""
-    if kind not in KINDS:
-        raise ValueError(f"Unknown notification kind {kind!r}")
     Notification.objects.bulk_create(
         [
             Notification(user_id=user_id, kind=kind, period=period, context=context, created_at=now)
@@ -57,17 +78,17 @@ def owe(*, kind: str, entries: Iterable[tuple[int, str, dict[str, Any]]], now: d
     )
 
 
-def owe_from(*, kind: str, subscriptions: QuerySet[Any], period: Any, now: datetime) -> int:
+def owe_from(
+    *, kind: NotificationKind, subscriptions: QuerySet[Any], period: Any, now: datetime
+) -> int:
     """Record one notification per subscription's reader, made by the database from the
     rows (INSERT ... SELECT): one statement per chunk. `period` is an expression over
     the subscription (e.g. its trial's end date as text)."""
-    if kind not in KINDS:
-        raise ValueError(f"Unknown notification kind {kind!r}")
     return insert_from_select(
         model=Notification,
         columns={
             "user": F("user_id"),
-            "kind": Value(kind),
+            "kind": Value(str(kind)),
             "period": period,
             "status": Value(NotificationStatus.PENDING),
             "context": Value({}, output_field=JSONField()),
@@ -80,13 +101,10 @@ def owe_from(*, kind: str, subscriptions: QuerySet[Any], period: Any, now: datet
     )
 
 
-def enqueue(*, kind: str, user_ids: list[int]) -> None:
+def enqueue(*, kind: NotificationKind, user_ids: list[int]) -> None:
     """After commit, one send task for this chunk of readers."""
-    if not user_ids:
-        return
-    from ..tasks import send_notifications
-
-    transaction.on_commit(lambda: send_notifications.delay(kind, user_ids))
+    if user_ids:
+        after_commit(SEND_NOTIFICATIONS, str(kind), user_ids)
 
 
 def _claimable(now: datetime) -> Q:
@@ -136,88 +154,18 @@ def _message(notification: Notification, connection: Any) -> EmailMultiAlternati
     context = {
         **notification.context,
         "user": notification.user,
-        "site_url": settings.SITE_URL,
         "site_name": settings.SITE_NAME,
         "period": notification.period,
+        "account_url": absolute_url("accounts:account"),
+        "manage_url": absolute_url("subscriptions:billing-manage"),
     }
     base = f"subscriptions/email/{notification.kind}"
-    text = render_to_string(f"{base}.txt", context)
-    html = render_to_string(f"{base}.html", context)
+    subject = render_to_string(f"{base}_subject.txt", context)
     message = EmailMultiAlternatives(
-        subject=f"{settings.SITE_NAME}: {KINDS[notification.kind]}",
-        body=text,
+        subject=" ".join(subject.split()),
+        body=render_to_string(f"{base}.txt", context),
         to=[notification.user.email],
         connection=connection,
     )
-    message.attach_alternative(html, "text/html")
+    message.attach_alternative(render_to_string(f"{base}.html", context), "text/html")
     return message
-
-
-# --- billing emails sent at once (webhooks) --------------------------------------------
-def billing_notice_send(*, user: User, kind: str, key: str, subject: str, body: str) -> bool:
-    """Send a billing email once per (reader, kind, key)."""
-    try:
-        with transaction.atomic():
-            BillingNotice.objects.create(user=user, kind=kind, key=key)
-    except IntegrityError:
-        return False
-    send_mail(subject, body, None, [user.email])
-    return True
-
-
-def notify_payment_failed(*, stripe_subscription_id: str, invoice_id: str, attempt: int) -> None:
-    """Only while the reader is past due: late news of a failure already recovered from
-    (or of an old subscription) sends nothing."""
-    sub = Subscription.objects.filter(stripe_subscription_id=stripe_subscription_id).first()
-    if sub is None or sub.user is None or sub.status != S.PAST_DUE:
-        return
-    days = settings.GRACE_PERIOD_DAYS
-    manage = absolute_url("subscriptions:billing-manage")
-    billing_notice_send(
-        user=sub.user,
-        kind="payment_failed",
-        key=f"{invoice_id}:{attempt}",
-        subject=f"{settings.SITE_NAME}: your payment did not go through",
-        body=(
-            "We could not take your subscription payment. You keep full access for "
-            f"{days} days while you update your card:\n\n{manage}\n"
-        ),
-    )
-
-
-def notify_payment_action_required(*, stripe_subscription_id: str, invoice_id: str) -> None:
-    sub = Subscription.objects.filter(stripe_subscription_id=stripe_subscription_id).first()
-    if sub is None or sub.user is None:
-        return
-    manage = absolute_url("subscriptions:billing-manage")
-    billing_notice_send(
-        user=sub.user,
-        kind="payment_action_required",
-        key=invoice_id,
-        subject=f"{settings.SITE_NAME}: please confirm your payment",
-        body=(
-            "Your bank asks you to confirm your subscription payment. Confirm it here:\n\n"
-            f"{manage}\n"
-        ),
-    )
-
-
-def notify_trial_will_end(*, stripe_subscription: Mapping[str, Any]) -> None:
-    stripe_id = str(stripe_subscription.get("id") or "")
-    sub = Subscription.objects.filter(stripe_subscription_id=stripe_id).first()
-    if sub is None or sub.user is None or sub.status != S.TRIALING:
-        return
-    ends = from_stripe_time(stripe_subscription.get("trial_end"))
-    manage = absolute_url("subscriptions:billing-manage")
-    billing_notice_send(
-        user=sub.user,
-        kind="trial_will_end",
-        key=f"{stripe_id}:{stripe_subscription.get('trial_end')}",
-        subject=f"{settings.SITE_NAME}: your free trial ends soon",
-        body=(
-            f"Your free trial ends on {ends:%d %B %Y}. Your plan starts then; manage or "
-            f"cancel it here:\n\n{manage}\n"
-            if ends
-            else f"Your free trial ends soon. Manage it here: {manage}\n"
-        ),
-    )
