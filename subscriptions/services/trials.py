@@ -13,6 +13,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework import status as http
 
 from config.exceptions import ApplicationError
 
@@ -112,7 +113,12 @@ def trial_cancel(
     with transaction.atomic():
         sub = Subscription.objects.select_for_update().filter(user_id=user.pk).first()
         if sub is None or sub.status != S.TRIALING:
-            raise ApplicationError("There is no free trial to cancel.", code="no_trial")
+            # The same refusal as the billing API's cancel (which ends local trials here).
+            raise ApplicationError(
+                "There is no free trial to cancel.",
+                code="nothing_to_cancel",
+                status_code=http.HTTP_409_CONFLICT,
+            )
         if sub.billed_by_stripe:
             raise ApplicationError(
                 "This trial is billed through Stripe: cancel it from Manage billing.",

@@ -138,8 +138,9 @@ def test_trial_cancel_ends_the_trial_at_once():
 def test_trial_cancel_without_a_trial_is_refused():
     from config.exceptions import ApplicationError
 
-    with pytest.raises(ApplicationError):
+    with pytest.raises(ApplicationError) as refused:
         trial_cancel(user=UserFactory())
+    assert (refused.value.code, refused.value.status_code) == ("nothing_to_cancel", 409)
 
 
 def test_a_stripe_billed_trial_is_not_cancelled_here():
