@@ -62,10 +62,7 @@ def _can_subscribe(sub: Subscription | None) -> bool:
     complimentary access."""
     if sub is None:
         return True
-    live = {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
-    if sub.status == SubscriptionStatus.COMPLIMENTARY:
-        return False
-    return not (sub.stripe_subscription_id and sub.status in live)
+    return sub.status != SubscriptionStatus.COMPLIMENTARY and not sub.billed_by_stripe
 
 
 def _status_in_words(sub: Subscription | None, *, entitled: bool) -> str:

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from knox.models import AuthToken
 
 from config.exceptions import ApplicationError
 from subscriptions import paywall
 from subscriptions.models import Subscription, SubscriptionStatus
+from subscriptions.services.notifications import WELCOME_PERIOD, notify
 from subscriptions.services.trials import EmailAlreadyRegistered, TrialAlreadyUsed, trial_start
+from subscriptions.vocabulary import NotificationKind
 
-from . import selectors, tasks
+from . import selectors
 from .models import User
 
 MAX_EMAIL_LENGTH = 254
@@ -35,8 +39,18 @@ def signup_complete(
         )
     except TrialAlreadyUsed:
         sub = None
-    user_id = user.pk
-    transaction.on_commit(lambda: tasks.send_welcome_email.delay(user_id))
+    ends = sub.trial_ends_at if sub and sub.status == SubscriptionStatus.TRIALING else None
+    notify(
+        user_id=user.pk,
+        kind=NotificationKind.WELCOME,
+        period=WELCOME_PERIOD,
+        context={
+            "trialing": ends is not None,
+            "trial_days": settings.TRIAL_DAYS,
+            "trial_ends": date_format(ends, "j F Y, H:i") if ends else "",
+        },
+        now=now,
+    )
     return sub
 
 
@@ -118,12 +132,7 @@ def account_delete(*, user: User, password: str) -> None:
         )
     with transaction.atomic():
         sub = Subscription.objects.select_for_update().filter(user_id=user.pk).first()
-        if (
-            sub is not None
-            and sub.stripe_subscription_id
-            and sub.status
-            in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE, SubscriptionStatus.TRIALING)
-        ):
+        if sub is not None and sub.billed_by_stripe:
             raise ApplicationError(
                 "You have a paid subscription: cancel it from Manage billing first, "
                 "then delete your account.",

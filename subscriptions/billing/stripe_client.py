@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -100,6 +101,15 @@ def _id(value: Any) -> str | None:
         found = value.get("id")
         return str(found) if found else None
     return str(getattr(value, "id", None) or "") or None
+
+
+def from_stripe_time(value: int | None) -> datetime | None:
+    """Stripe's Unix seconds as an aware datetime (None for none or zero)."""
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+def to_stripe_time(value: datetime) -> int:
+    return int(value.timestamp())
 
 
 @dataclass(frozen=True)

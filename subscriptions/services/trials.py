@@ -13,16 +13,19 @@ from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework import status as http
 
 from config.exceptions import ApplicationError
 
 from ..models import Subscription, SubscriptionStatus
+from ..vocabulary import AuditAction, AuditSource
 from .transitions import subscription_for_user, transition
 
 if TYPE_CHECKING:
     from accounts.models import User
 
 S = SubscriptionStatus
+MAX_TRIAL_EXTENSION_DAYS = 90
 
 
 class EmailAlreadyRegistered(ApplicationError):
@@ -85,8 +88,8 @@ def trial_start(
         return transition(
             subscription_id=sub.pk,
             to=S.TRIALING,
-            source="trial",
-            action="trial:start",
+            source=AuditSource.TRIAL,
+            action=AuditAction.TRIAL_STARTED,
             actor_id=user.pk,
             detail={"from_article": from_article_slug[:200]} if from_article_slug else {},
             now=now,
@@ -95,16 +98,28 @@ def trial_start(
         )
 
 
-def trial_cancel(*, user: User, now: datetime | None = None) -> Subscription:
+def trial_cancel(
+    *,
+    user: User,
+    now: datetime | None = None,
+    source: AuditSource = AuditSource.READER,
+    actor_id: int | None = None,
+) -> Subscription:
     """End a trial at once (a trial without Stripe has no period to run out): `canceled`.
+    The one path for the reader's account page, the billing API and staff alike.
 
     A trial already converted in Stripe is the billing service's to cancel.
     """
     with transaction.atomic():
         sub = Subscription.objects.select_for_update().filter(user_id=user.pk).first()
         if sub is None or sub.status != S.TRIALING:
-            raise ApplicationError("There is no free trial to cancel.", code="no_trial")
-        if sub.stripe_subscription_id:
+            # The same refusal as the billing API's cancel (which ends local trials here).
+            raise ApplicationError(
+                "There is no free trial to cancel.",
+                code="nothing_to_cancel",
+                status_code=http.HTTP_409_CONFLICT,
+            )
+        if sub.billed_by_stripe:
             raise ApplicationError(
                 "This trial is billed through Stripe: cancel it from Manage billing.",
                 code="billed_trial",
@@ -112,8 +127,38 @@ def trial_cancel(*, user: User, now: datetime | None = None) -> Subscription:
         return transition(
             subscription_id=sub.pk,
             to=S.CANCELED,
-            source="reader",
-            action="trial:cancel",
-            actor_id=user.pk,
+            source=source,
+            action=AuditAction.TRIAL_CANCELED,
+            actor_id=user.pk if actor_id is None else actor_id,
             now=now,
+        )
+
+
+def trial_extend(
+    *, subscription_id: int, days: int, actor_id: int | None, now: datetime | None = None
+) -> Subscription:
+    """Staff: give a local trial `days` more (counted from its end, or from now when it
+    has already run out). A trial Stripe bills is extended in Stripe, not here."""
+    if not 1 <= days <= MAX_TRIAL_EXTENSION_DAYS:
+        raise ApplicationError(
+            f"A trial is extended by 1 to {MAX_TRIAL_EXTENSION_DAYS} days.", code="bad_days"
+        )
+    now = now or timezone.now()
+    with transaction.atomic():
+        sub = Subscription.objects.select_for_update().get(pk=subscription_id)
+        if sub.status != S.TRIALING or sub.trial_ends_at is None:
+            raise ApplicationError("There is no free trial to extend.", code="no_trial")
+        if sub.billed_by_stripe:
+            raise ApplicationError(
+                "This trial is billed through Stripe: extend it in Stripe.", code="billed_trial"
+            )
+        return transition(
+            subscription_id=sub.pk,
+            to=S.TRIALING,
+            source=AuditSource.OPS,
+            action=AuditAction.TRIAL_EXTENDED,
+            actor_id=actor_id,
+            detail={"days": days},
+            now=now,
+            trial_ends_at=max(sub.trial_ends_at, now) + timedelta(days=days),
         )

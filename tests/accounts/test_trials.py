@@ -14,6 +14,7 @@ from subscriptions.services.trials import (
     trial_cancel,
     trial_start,
 )
+from subscriptions.vocabulary import AuditAction
 from tests.factories import ArticleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +52,11 @@ def test_trial_start_makes_a_trialing_subscription_for_trial_days():
     assert sub.trial_started_at == NOW
     assert sub.trial_ends_at == NOW + timedelta(days=14)
     entry = AuditEntry.objects.get(subscription=sub)
-    assert (entry.action, entry.to_status, entry.source) == ("trial:start", "trialing", "trial")
+    assert (entry.action, entry.to_status, entry.source) == (
+        AuditAction.TRIAL_STARTED,
+        "trialing",
+        "trial",
+    )
     claim = TrialClaim.objects.get(user=user)
     assert claim.identity_hash == identity_hash(user.email)
 
@@ -125,16 +130,17 @@ def test_trial_cancel_ends_the_trial_at_once():
     assert sub.status == "canceled"
     assert entitlement_for_user(user_id=user.pk).entitled is False
     assert list(AuditEntry.objects.values_list("action", flat=True)) == [
-        "trial:cancel",
-        "trial:start",
+        AuditAction.TRIAL_CANCELED,
+        AuditAction.TRIAL_STARTED,
     ]
 
 
 def test_trial_cancel_without_a_trial_is_refused():
     from config.exceptions import ApplicationError
 
-    with pytest.raises(ApplicationError):
+    with pytest.raises(ApplicationError) as refused:
         trial_cancel(user=UserFactory())
+    assert (refused.value.code, refused.value.status_code) == ("nothing_to_cancel", 409)
 
 
 def test_a_stripe_billed_trial_is_not_cancelled_here():

@@ -2,12 +2,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
 
 from accounts.models import TrialClaim
-from subscriptions.models import AuditEntry, Subscription
+from subscriptions.models import AuditEntry, Notification, Subscription
 from subscriptions.services.trials import trial_start
 from tests.factories import ArticleFactory, PlanFactory, UserFactory
 
@@ -323,25 +324,33 @@ def test_allauth_pages_render_in_the_site_layout(client):
         assert "site-header" in response.content.decode()
 
 
-def test_the_welcome_email_is_sent_once_even_if_the_task_runs_twice():
-    from accounts.tasks import send_welcome_email
+def test_the_welcome_email_is_sent_once_even_if_signup_and_the_task_run_twice(
+    django_capture_on_commit_callbacks,
+):
+    from accounts.services import signup_complete
+    from subscriptions.tasks import send_notifications
 
     user = UserFactory()
-    trial_start(user=user)
-    send_welcome_email(user.pk)
-    send_welcome_email(user.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        signup_complete(user=user)
+        signup_complete(user=user)
+    send_notifications("welcome", [user.pk])
     assert len(mail.outbox) == 1
     assert "free trial has started" in mail.outbox[0].subject
-    assert "/account/" in mail.outbox[0].body
+    assert f"{settings.SITE_URL}/account/" in mail.outbox[0].body
+    assert "/account/" in mail.outbox[0].alternatives[0][0]
+    assert Notification.objects.get(user=user).kind == "welcome"
 
 
-def test_the_welcome_task_does_nothing_for_a_deleted_account():
-    from accounts.tasks import send_welcome_email
+def test_the_welcome_email_is_not_sent_for_a_deleted_account(django_capture_on_commit_callbacks):
+    from accounts.services import signup_complete
 
     user = UserFactory()
-    user_id = user.pk
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        signup_complete(user=user)
     user.delete()
-    send_welcome_email(user_id)
+    for callback in callbacks:
+        callback()
     assert mail.outbox == []
 
 
