@@ -294,6 +294,28 @@ def test_gmail_variants_are_400_and_change_nothing(api_client, variant):
     assert counts() == before
 
 
+ADDRESS_VARIANTS = [
+    ("alice@example.org", '"alice"@example.org'),
+    ("bobsmith@gmail.com", '"bob.smith"@gmail.com'),
+    ("ann@bücher.de", "ann@xn--bcher-kva.de"),
+    ("ann@xn--bcher-kva.de", "ann@BÜCHER.de"),
+    ("ann@example.org", "ann@ｅｘａｍｐｌｅ.org"),
+]
+
+
+@pytest.mark.parametrize(("first", "variant"), ADDRESS_VARIANTS)
+def test_quoted_idn_and_unicode_variants_are_400_and_change_nothing(api_client, first, variant):
+    assert (
+        api_client.post(SIGNUP, {"email": first, "password": GOOD_PASSWORD}, format="json")
+    ).status_code == 201
+    before = counts()
+    body = assert_error(
+        api_client.post(SIGNUP, {"email": variant, "password": GOOD_PASSWORD}, format="json")
+    )
+    assert body["code"] == "email_taken"
+    assert counts() == before
+
+
 def test_form_encoded_bodies_are_refused(api_client):
     before = counts()
     response = api_client.post(SIGNUP, {"email": "ann@example.org", "password": GOOD_PASSWORD})

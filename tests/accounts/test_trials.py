@@ -30,6 +30,20 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
         ("  Ann+news@Example.org ", "ann@example.org"),
         ("ann.lee@example.org", "ann.lee@example.org"),
         ("not-an-email", "not-an-email"),
+        # RFC 5321: a quoted local part names the same mailbox as the unquoted one
+        ('"alice"@example.org', "alice@example.org"),
+        ('"bob.smith"@gmail.com', "bobsmith@gmail.com"),
+        ('"Ann+x"@Example.org', "ann@example.org"),
+        ('"a\\"b"@example.org', 'a"b@example.org'),
+        # IDNA: a Unicode domain and its punycode are one domain
+        ("ann@bücher.de", "ann@xn--bcher-kva.de"),
+        ("ann@BÜCHER.de", "ann@xn--bcher-kva.de"),
+        ("ann@xn--bcher-kva.de", "ann@xn--bcher-kva.de"),
+        ("ann@example.org.", "ann@example.org"),
+        # Unicode NFKC: full-width and compatibility forms fold to the plain ones
+        ("ａｎｎ＠ｅｘａｍｐｌｅ.org", "ann@example.org"),
+        ("ﬁona@example.org", "fiona@example.org"),
+        ("bu\u0308cher@example.org", "bücher@example.org"),
     ],
 )
 def test_normalise_email(typed, normalised):

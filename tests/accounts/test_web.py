@@ -114,6 +114,26 @@ def test_signup_with_an_existing_or_gmail_variant_email_is_refused(client, varia
     assert (User.objects.count(), Subscription.objects.count()) == before
 
 
+@pytest.mark.parametrize(
+    ("first", "variant"),
+    [
+        ("alice@example.org", '"alice"@example.org'),
+        ("bobsmith@gmail.com", '"bob.smith"@gmail.com'),
+        ("ann@bücher.de", "ann@xn--bcher-kva.de"),
+        ("ann@example.org", "ann@ｅｘａｍｐｌｅ.org"),
+    ],
+)
+def test_signup_with_a_quoted_idn_or_unicode_variant_gets_no_second_trial(
+    client, first, variant
+):
+    signup(Client(), email=first)
+    before = (User.objects.count(), Subscription.objects.count())
+    response = signup(client, email=variant)
+    assert response.status_code == 200
+    assert "already exists" in response.content.decode()
+    assert (User.objects.count(), Subscription.objects.count()) == before
+
+
 def test_a_deleted_reader_can_come_back_but_gets_no_second_trial(client):
     user = UserFactory(email="ann@example.org")
     trial_start(user=user)
