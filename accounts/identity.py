@@ -19,7 +19,7 @@ _QUOTED_PAIR = re.compile(r"\\(.)")
 def normalise_email(email: str) -> str:
     """Fold the ways of writing one mailbox into one string.
 
-    Unicode NFKC and case folding (full-width `ａｎｎ`, ligatures, combining accents); an
+    Unicode NFKC and case folding (full-width letters, ligatures, combining accents); an
     RFC 5321 quoted local part unquoted (`"alice"@x` is `alice@x`); the domain in its
     IDNA (punycode) form without a trailing dot (`bücher.de` is `xn--bcher-kva.de`); a
     `+tag` dropped; for Gmail also dots, and googlemail.com folded into gmail.com.

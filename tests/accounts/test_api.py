@@ -299,7 +299,7 @@ ADDRESS_VARIANTS = [
     ("bobsmith@gmail.com", '"bob.smith"@gmail.com'),
     ("ann@bücher.de", "ann@xn--bcher-kva.de"),
     ("ann@xn--bcher-kva.de", "ann@BÜCHER.de"),
-    ("ann@example.org", "ann@ｅｘａｍｐｌｅ.org"),
+    ("ann@example.org", "ann@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.org"),
 ]
 
 

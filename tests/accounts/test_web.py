@@ -120,7 +120,7 @@ def test_signup_with_an_existing_or_gmail_variant_email_is_refused(client, varia
         ("alice@example.org", '"alice"@example.org'),
         ("bobsmith@gmail.com", '"bob.smith"@gmail.com'),
         ("ann@bücher.de", "ann@xn--bcher-kva.de"),
-        ("ann@example.org", "ann@ｅｘａｍｐｌｅ.org"),
+        ("ann@example.org", "ann@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.org"),
     ],
 )
 def test_signup_with_a_quoted_idn_or_unicode_variant_gets_no_second_trial(
