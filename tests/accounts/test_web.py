@@ -123,9 +123,7 @@ def test_signup_with_an_existing_or_gmail_variant_email_is_refused(client, varia
         ("ann@example.org", "ann@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.org"),
     ],
 )
-def test_signup_with_a_quoted_idn_or_unicode_variant_gets_no_second_trial(
-    client, first, variant
-):
+def test_signup_with_a_quoted_idn_or_unicode_variant_gets_no_second_trial(client, first, variant):
     signup(Client(), email=first)
     before = (User.objects.count(), Subscription.objects.count())
     response = signup(client, email=variant)
