@@ -63,6 +63,15 @@ class AccountAdapter(DefaultAccountAdapter):
         address as ours and DRF's: one NUM_PROXIES for all."""
         return limits.client_address(request)
 
+    def confirm_email(self, request: HttpRequest, email_address: Any) -> bool:
+        """A verified address makes the reader's trial claim on it bind for good."""
+        confirmed = bool(super().confirm_email(request, email_address))
+        if confirmed:
+            user = email_address.user
+            assert isinstance(user, User)
+            services.trial_claim_verify(user=user, email=email_address.email)
+        return confirmed
+
     def set_password(self, user: AbstractBaseUser, password: str) -> None:
         """Password changed or reset on the web: the app's API tokens stop working too."""
         super().set_password(user, password)

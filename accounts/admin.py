@@ -24,7 +24,7 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(TrialClaim)
 class TrialClaimAdmin(admin.ModelAdmin):
-    list_display = ("claimed_at", "user", "article_slug")
+    list_display = ("claimed_at", "user", "verified_at", "article_slug")
     search_fields = ("user__email", "article_slug")
     raw_id_fields = ("user", "article")
-    readonly_fields = ("identity_hash", "claimed_at")
+    readonly_fields = ("identity_hash", "claimed_at", "verified_at")

@@ -18,7 +18,8 @@ from subscriptions.models import Subscription, SubscriptionStatus
 from subscriptions.services.trials import EmailAlreadyRegistered, TrialAlreadyUsed, trial_start
 
 from . import selectors, tasks
-from .models import User
+from .identity import identity_hash
+from .models import TrialClaim, User
 
 MAX_EMAIL_LENGTH = 254
 
@@ -82,6 +83,14 @@ def verification_email_send(*, request: HttpRequest, user: User) -> None:
     address = EmailAddress.objects.get_primary(user)
     if address is not None and not address.verified:
         address.send_confirmation(request, signup=True)
+
+
+def trial_claim_verify(*, user: User, email: str, now: datetime | None = None) -> None:
+    """The reader verified `email`: if their trial claim is on that address, it now binds
+    for good (see `TrialClaim.binds`)."""
+    TrialClaim.objects.filter(
+        user_id=user.pk, identity_hash=identity_hash(email), verified_at__isnull=True
+    ).update(verified_at=now or timezone.now())
 
 
 def _record_email_address(user: User) -> None:

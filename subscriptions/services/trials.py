@@ -42,7 +42,9 @@ class TrialAlreadyUsed(ApplicationError):
 
 def _claim(*, user: User, from_article_slug: str | None, now: datetime) -> None:
     """Insert the person's TrialClaim or refuse: EmailAlreadyRegistered when a live
-    account holds the claim, TrialAlreadyUsed when only a deleted account's claim is left."""
+    account holds the claim, TrialAlreadyUsed when only a deleted account's claim is left.
+    A claim that no longer binds (unverified, its account gone from the address) is taken
+    over instead, so an address's owner is never locked out by a squatter."""
     from accounts.identity import identity_hash
     from accounts.models import TrialClaim
 
@@ -61,8 +63,22 @@ def _claim(*, user: User, from_article_slug: str | None, now: datetime) -> None:
                 article_slug=article.slug if article else "",
             )
     except IntegrityError:
-        holder = TrialClaim.objects.filter(identity_hash=digest).values("user_id").first()
-        if holder is not None and holder["user_id"] not in (None, user.pk):
+        holder = (
+            TrialClaim.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(identity_hash=digest)
+            .first()
+        )
+        if holder is not None and not holder.binds() and holder.user_id != user.pk:
+            # An unverified claim whose account left the address: it gives way.
+            holder.user = user
+            holder.claimed_at = now
+            holder.article = article
+            holder.article_slug = article.slug if article else ""
+            holder.verified_at = None
+            holder.save()
+            return
+        if holder is not None and holder.user_id not in (None, user.pk):
             raise EmailAlreadyRegistered() from None
         raise TrialAlreadyUsed() from None
 

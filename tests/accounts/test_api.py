@@ -8,6 +8,7 @@ from django.core import mail
 from django.test import override_settings
 
 from accounts.models import TrialClaim
+from accounts.services import trial_claim_verify
 from subscriptions.models import Subscription
 from tests.factories import ArticleFactory, UserFactory
 
@@ -491,6 +492,7 @@ def test_delete_account_via_the_api(api_client):
     from subscriptions.models import AuditEntry
 
     _signed_up(api_client)
+    trial_claim_verify(user=User.objects.get(), email="ann@example.org")  # binds for good
     response = api_client.delete(ME, {"password": GOOD_PASSWORD}, format="json")
     assert response.status_code == 204
     assert not User.objects.exists()

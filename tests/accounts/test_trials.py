@@ -6,6 +6,7 @@ from django.test import override_settings
 
 from accounts.identity import identity_hash, normalise_email
 from accounts.models import TrialClaim
+from accounts.services import trial_claim_verify
 from subscriptions.models import AuditEntry, Subscription
 from subscriptions.selectors import entitlement_for_user
 from subscriptions.services.trials import (
@@ -111,12 +112,25 @@ def test_a_gmail_variant_of_a_live_account_is_refused():
     assert not Subscription.objects.filter(user=other, status="trialing").exists()
 
 
-def test_a_deleted_readers_claim_still_blocks_a_second_trial():
+def test_a_deleted_verified_readers_claim_still_blocks_a_second_trial():
     first = UserFactory(email="ann@example.org")
     trial_start(user=first)
+    trial_claim_verify(user=first, email="ann@example.org")
     first.delete()
     with pytest.raises(TrialAlreadyUsed):
         trial_start(user=UserFactory(email="Ann+again@example.org"))
+
+
+def test_an_unverified_claim_gives_way_once_its_account_left_the_address():
+    squatter = UserFactory(email="ann@example.org")
+    trial_start(user=squatter)
+    squatter.email = "mallory@evil.test"
+    squatter.save()
+    owner = UserFactory(email="Ann+real@example.org")
+    assert trial_start(user=owner).status == "trialing"
+    claim = TrialClaim.objects.get()
+    assert claim.user == owner
+    assert claim.verified_at is None
 
 
 def test_entitled_until_one_second_before_the_end_and_not_at_it():

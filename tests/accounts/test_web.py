@@ -7,6 +7,7 @@ from django.core import mail
 from django.test import Client
 
 from accounts.models import TrialClaim
+from accounts.services import trial_claim_verify
 from subscriptions.models import AuditEntry, Subscription
 from subscriptions.services.trials import trial_start
 from tests.factories import ArticleFactory, PlanFactory, UserFactory
@@ -135,6 +136,7 @@ def test_signup_with_a_quoted_idn_or_unicode_variant_gets_no_second_trial(client
 def test_a_deleted_reader_can_come_back_but_gets_no_second_trial(client):
     user = UserFactory(email="ann@example.org")
     trial_start(user=user)
+    trial_claim_verify(user=user, email="ann@example.org")
     user.delete()
     response = signup(client, email="ann+back@example.org")
     assert response.status_code == 302
@@ -259,6 +261,7 @@ def test_delete_account_needs_the_password(client):
 def test_delete_account_removes_personal_data_and_keeps_the_records(client):
     user = UserFactory(email="ann@example.org")
     sub = trial_start(user=user)
+    trial_claim_verify(user=user, email="ann@example.org")  # a verified claim binds for good
     client.force_login(user)
     response = client.post("/account/delete/", {"password": GOOD_PASSWORD})
     assert response.status_code == 302
