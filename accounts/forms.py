@@ -12,13 +12,20 @@ from . import limits, selectors
 
 
 class SignupForm(AllauthSignupForm):
+    """allauth's sign-up form; an address already in use (any normalised variant) is not
+    said on the page: allauth's enumeration-safe path answers "check your inbox" and
+    emails the address's owner (account_already_exists) instead of creating an account."""
+
     def clean_email(self) -> str:
-        email: str = super().clean_email()
+        try:
+            email: str = super().clean_email()
+        except forms.ValidationError as exc:
+            if exc.code != "email_taken":
+                raise
+            email = self.cleaned_data["email"].lower()
+            self.account_already_exists = True
         if email and selectors.email_in_use(email=email):
-            raise forms.ValidationError(
-                "An account already exists for this email address. Sign in instead.",
-                code="email_taken",
-            )
+            self.account_already_exists = True
         return email
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.adapter import get_adapter
 from allauth.account.views import LoginView as AllauthLoginView
 from allauth.account.views import SignupView as AllauthSignupView
 from allauth.core.ratelimit import respond_429
@@ -23,7 +24,7 @@ from subscriptions.services.trials import trial_cancel
 
 from . import limits, selectors, services
 from .adapter import attribution_slug
-from .forms import DeleteAccountForm
+from .forms import DeleteAccountForm, SignupForm
 from .models import User
 
 
@@ -33,9 +34,19 @@ def _throttled(response: HttpResponseBase, wait: int) -> HttpResponseBase:
     return response
 
 
+def _signup_on_a_taken_address(email: str) -> HttpResponseBase:
+    """Answer as after any sign-up that awaits a verification ("check your inbox"),
+    never "already registered"; the address's owner is told by email (allauth's
+    account_already_exists mail, sent after commit like all of ours)."""
+    get_adapter().send_account_already_exists_mail(email)
+    return redirect("account_email_verification_sent")
+
+
 class SignupView(AllauthSignupView):
     """allauth's sign-up in one transaction with the trial; carries `from` along. Sign-ups
     are counted in the limiter the API shares (allauth's own `signup` limit is off)."""
+
+    form_class = SignupForm
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method == "POST":
@@ -46,6 +57,8 @@ class SignupView(AllauthSignupView):
         return super().dispatch(request, *args, **kwargs)
 
     def form_valid(self, form: Any) -> HttpResponseBase:
+        if form.account_already_exists:
+            return _signup_on_a_taken_address(form.cleaned_data["email"])
         try:
             with transaction.atomic():
                 return super().form_valid(form)
