@@ -7,9 +7,8 @@ from django.core import mail
 from django.test import Client
 
 from accounts.models import TrialClaim
-from accounts.services import trial_claim_verify
+from accounts.services import reader_trial_start, trial_claim_verify
 from subscriptions.models import AuditEntry, Subscription
-from subscriptions.services.trials import trial_start
 from tests.factories import ArticleFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -151,7 +150,7 @@ def test_signup_with_a_quoted_idn_or_unicode_variant_gets_no_second_trial(
 
 def test_a_deleted_reader_can_come_back_but_gets_no_second_trial(client):
     user = UserFactory(email="ann@example.org")
-    trial_start(user=user)
+    reader_trial_start(user=user)
     trial_claim_verify(user=user, email="ann@example.org")
     user.delete()
     response = signup(client, email="ann+back@example.org")
@@ -217,7 +216,7 @@ def test_account_page_shows_status_plan_and_buttons(client):
     PlanFactory(code="yearly", name="Yearly", interval="year", amount=9900)
     user = UserFactory()
     with time_machine.travel(NOW, tick=False):
-        trial_start(user=user)
+        reader_trial_start(user=user)
     client.force_login(user)
     with time_machine.travel(NOW + timedelta(days=10, hours=1), tick=False):
         html = client.get("/account/").content.decode()
@@ -235,7 +234,7 @@ def test_account_page_once_subscribed_through_stripe_during_the_trial(client):
     PlanFactory(code="monthly", name="Monthly", amount=999)
     user = UserFactory()
     with time_machine.travel(NOW, tick=False):
-        sub = trial_start(user=user)
+        sub = reader_trial_start(user=user)
     Subscription.objects.filter(pk=sub.pk).update(stripe_subscription_id="sub_live")
     client.force_login(user)
     with time_machine.travel(NOW + timedelta(days=1), tick=False):
@@ -254,7 +253,7 @@ def test_account_page_for_a_reader_without_a_subscription(client):
 
 def test_cancel_button_ends_the_trial(client):
     user = UserFactory()
-    trial_start(user=user)
+    reader_trial_start(user=user)
     client.force_login(user)
     assert client.get("/account/cancel-trial/").status_code == 405
     response = client.post("/account/cancel-trial/")
@@ -276,7 +275,7 @@ def test_delete_account_needs_the_password(client):
 
 def test_delete_account_removes_personal_data_and_keeps_the_records(client):
     user = UserFactory(email="ann@example.org")
-    sub = trial_start(user=user)
+    sub = reader_trial_start(user=user)
     trial_claim_verify(user=user, email="ann@example.org")  # a verified claim binds for good
     client.force_login(user)
     response = client.post("/account/delete/", {"password": GOOD_PASSWORD})
@@ -364,7 +363,7 @@ def test_the_welcome_email_is_sent_once_even_if_the_task_runs_twice():
     from accounts.tasks import send_welcome_email
 
     user = UserFactory()
-    trial_start(user=user)
+    reader_trial_start(user=user)
     send_welcome_email(user.pk)
     send_welcome_email(user.pk)
     assert len(mail.outbox) == 1
@@ -385,7 +384,7 @@ def test_the_welcome_task_does_nothing_for_a_deleted_account():
 def test_account_page_after_the_trial_end_says_it_ended_before_any_job(client):
     user = UserFactory()
     with time_machine.travel(NOW, tick=False):
-        trial_start(user=user)
+        reader_trial_start(user=user)
     with time_machine.travel(NOW + timedelta(days=14), tick=False):
         client.force_login(user)
         html = client.get("/account/").content.decode()
