@@ -138,3 +138,32 @@ def test_while_the_squatter_holds_the_address_the_owner_recovers_it_by_reset(
     assert owner.login(email=VICTIM, password="a new horse battery")
     assert trialing(VICTIM)
     assert EmailAddress.objects.filter(email=VICTIM).exists()
+
+
+def test_the_migration_marks_claims_made_before_verification_mattered():
+    """Existing claims: verified where the account has a verified address of the same
+    identity; a deleted account's claim stays binding (made under the old rule)."""
+    import importlib
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    from accounts.identity import identity_hash
+    from tests.factories import UserFactory
+
+    migration = importlib.import_module("accounts.migrations.0004_trial_claim_verified_at")
+    now = timezone.now()
+    verified, unverified = UserFactory(email="v@example.org"), UserFactory(email="u@example.org")
+    EmailAddress.objects.create(user=verified, email="V@example.org", verified=True, primary=True)
+    EmailAddress.objects.create(user=unverified, email="u@example.org", verified=False)
+    for user, email in (
+        (verified, "v@example.org"),
+        (unverified, "u@example.org"),
+        (None, "d@x.org"),
+    ):
+        TrialClaim.objects.create(identity_hash=identity_hash(email), user=user, claimed_at=now)
+    migration.mark_existing_claims(apps, None)
+    marked = {c.identity_hash: c.verified_at for c in TrialClaim.objects.all()}
+    assert marked[identity_hash("v@example.org")] == now
+    assert marked[identity_hash("u@example.org")] is None
+    assert marked[identity_hash("d@x.org")] == now
