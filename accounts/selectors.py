@@ -16,13 +16,17 @@ from .models import TrialClaim, User
 
 
 def email_in_use(*, email: str) -> bool:
-    """True when a live account has this address, or one of its normalised variants
-    (case; Gmail dots, googlemail.com and `+tag`) claimed a trial."""
+    """True when a live account has this address, or a live account's trial claim on one
+    of its normalised variants (case, Gmail dots, `+tag`, quoting, IDN) still binds — an
+    unverified claim whose account left the address does not (`TrialClaim.binds`)."""
     if User.objects.filter(email__iexact=email.strip()).exists():
         return True
-    return TrialClaim.objects.filter(
-        identity_hash=identity_hash(email), user__isnull=False
-    ).exists()
+    claim = (
+        TrialClaim.objects.filter(identity_hash=identity_hash(email), user__isnull=False)
+        .select_related("user")
+        .first()
+    )
+    return claim is not None and claim.binds()
 
 
 def trial_days_left(sub: Subscription | None, *, now: datetime) -> int | None:

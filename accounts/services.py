@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -18,13 +19,76 @@ from config.exceptions import ApplicationError
 from subscriptions import paywall
 from subscriptions.models import Subscription, SubscriptionStatus
 from subscriptions.services.notifications import WELCOME_PERIOD, notify
-from subscriptions.services.trials import EmailAlreadyRegistered, TrialAlreadyUsed, trial_start
+from subscriptions.services.trials import TrialAlreadyUsed, trial_start
 from subscriptions.vocabulary import NotificationKind
 
 from . import selectors
-from .models import User
+from .identity import identity_hash
+from .models import TrialClaim, User
 
 MAX_EMAIL_LENGTH = 254
+
+
+class EmailAlreadyRegistered(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__(
+            "An account already exists for this email address. Sign in instead.",
+            code="email_taken",
+        )
+
+
+def reader_trial_start(
+    *, user: User, from_article_slug: str | None = None, now: datetime | None = None
+) -> Subscription:
+    """Start the reader's free trial, once per person: the subscription's trial
+    (`subscriptions.services.trials.trial_start`) and the person's TrialClaim, all or
+    nothing. Raises TrialAlreadyUsed / EmailAlreadyRegistered when this person (by
+    normalised email) had a trial before."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        sub = trial_start(user=user, from_article_slug=from_article_slug, now=now)
+        _trial_claim(user=user, from_article_slug=from_article_slug, now=now)
+    return sub
+
+
+def _trial_claim(*, user: User, from_article_slug: str | None, now: datetime) -> None:
+    """Insert the person's TrialClaim or refuse: EmailAlreadyRegistered when a live
+    account holds the claim, TrialAlreadyUsed when only a deleted account's claim is left.
+    A claim that no longer binds (unverified, its account gone from the address) is taken
+    over instead, so an address's owner is never locked out by a squatter."""
+    digest = identity_hash(user.email)
+    article = None
+    slug = (from_article_slug or "").strip()
+    if slug:
+        article = apps.get_model("articles", "Article").objects.filter(slug=slug[:200]).first()
+    try:
+        with transaction.atomic():
+            TrialClaim.objects.create(
+                identity_hash=digest,
+                user=user,
+                claimed_at=now,
+                article=article,
+                article_slug=article.slug if article else "",
+            )
+    except IntegrityError:
+        holder = (
+            TrialClaim.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(identity_hash=digest)
+            .first()
+        )
+        if holder is not None and not holder.binds() and holder.user_id != user.pk:
+            # An unverified claim whose account left the address: it gives way.
+            holder.user = user
+            holder.claimed_at = now
+            holder.article = article
+            holder.article_slug = article.slug if article else ""
+            holder.verified_at = None
+            holder.save()
+            return
+        if holder is not None and holder.user_id not in (None, user.pk):
+            raise EmailAlreadyRegistered() from None
+        raise TrialAlreadyUsed() from None
 
 
 def signup_complete(
@@ -34,7 +98,7 @@ def signup_complete(
     send the welcome email after commit. A person whose earlier (deleted) account had
     the trial gets an account without a second trial (None)."""
     try:
-        sub: Subscription | None = trial_start(
+        sub: Subscription | None = reader_trial_start(
             user=user, from_article_slug=from_article_slug, now=now
         )
     except TrialAlreadyUsed:
@@ -96,6 +160,14 @@ def verification_email_send(*, request: HttpRequest, user: User) -> None:
     address = EmailAddress.objects.get_primary(user)
     if address is not None and not address.verified:
         address.send_confirmation(request, signup=True)
+
+
+def trial_claim_verify(*, user: User, email: str, now: datetime | None = None) -> None:
+    """The reader verified `email`: if their trial claim is on that address, it now binds
+    for good (see `TrialClaim.binds`)."""
+    TrialClaim.objects.filter(
+        user_id=user.pk, identity_hash=identity_hash(email), verified_at__isnull=True
+    ).update(verified_at=now or timezone.now())
 
 
 def _record_email_address(user: User) -> None:

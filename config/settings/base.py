@@ -217,23 +217,18 @@ LOGIN_FAILURES_PER_EMAIL = env_str("LOGIN_FAILURES_PER_EMAIL", "5/15m")
 LOGIN_FAILURES_PER_ADDRESS = env_str("LOGIN_FAILURES_PER_ADDRESS", "20/15m")
 # Lockout: this many failures from one client address lock it out of sign-in for the window.
 LOGIN_LOCKOUT = env_str("LOGIN_LOCKOUT", "50/1d")
+for _rate in (SIGNUP_RATE, LOGIN_FAILURES_PER_EMAIL, LOGIN_FAILURES_PER_ADDRESS, LOGIN_LOCKOUT):
+    parse_rate(_rate)  # a malformed rate stops the start, not the first sign-in
 
 
-def _allauth_rate(rate: str, *scopes: str) -> str:
-    count, seconds = parse_rate(rate)
-    return ",".join(f"{count}/{seconds}s/{scope}" for scope in scopes)
+# Trusted proxies in front of the app: the client address is then read from
+# X-Forwarded-For. One setting for our limiter (accounts.limits), DRF and allauth.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+ALLAUTH_TRUSTED_PROXY_COUNT = NUM_PROXIES
 
-
-# The web pages get the same limits through allauth's own rate limiting.
-ACCOUNT_RATE_LIMITS = {
-    "signup": _allauth_rate(SIGNUP_RATE, "ip"),
-    "login_failed": ",".join(
-        [
-            _allauth_rate(LOGIN_FAILURES_PER_ADDRESS, "ip"),
-            _allauth_rate(LOGIN_FAILURES_PER_EMAIL, "key"),
-        ]
-    ),
-}
+# Sign-in failures and sign-ups are counted by accounts.limits for the web, the API and
+# the admin together, so allauth's own counters for them are off.
+ACCOUNT_RATE_LIMITS: dict[str, str | None] = {"signup": None, "login_failed": None}
 
 # django-rest-knox: API tokens stored hashed, expiring, revocable (`Authorization: Token …`).
 REST_KNOX = {
@@ -264,7 +259,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Client address for throttles: REMOTE_ADDR unless we sit behind this many proxies.
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],

@@ -1,7 +1,8 @@
-"""The free trial: start it (once per person) and cancel it.
+"""The free trial: start it and cancel it.
 
-Status changes go through `transitions.transition()`; the one-trial-per-person rule is a
-unique `accounts.TrialClaim` row keyed by the hash of the normalised email.
+Status changes go through `transitions.transition()`. One trial per *person* is the
+accounts app's rule (`accounts.services.reader_trial_start` claims the person's identity,
+then calls `trial_start`); this module knows subscriptions only.
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.apps import apps
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from rest_framework import status as http
 
@@ -28,14 +28,6 @@ S = SubscriptionStatus
 MAX_TRIAL_EXTENSION_DAYS = 90
 
 
-class EmailAlreadyRegistered(ApplicationError):
-    def __init__(self) -> None:
-        super().__init__(
-            "An account already exists for this email address. Sign in instead.",
-            code="email_taken",
-        )
-
-
 class TrialAlreadyUsed(ApplicationError):
     def __init__(self) -> None:
         super().__init__(
@@ -43,48 +35,17 @@ class TrialAlreadyUsed(ApplicationError):
         )
 
 
-def _claim(*, user: User, from_article_slug: str | None, now: datetime) -> None:
-    """Insert the person's TrialClaim or refuse: EmailAlreadyRegistered when a live
-    account holds the claim, TrialAlreadyUsed when only a deleted account's claim is left."""
-    from accounts.identity import identity_hash
-    from accounts.models import TrialClaim
-
-    digest = identity_hash(user.email)
-    article = None
-    slug = (from_article_slug or "").strip()
-    if slug:
-        article = apps.get_model("articles", "Article").objects.filter(slug=slug[:200]).first()
-    try:
-        with transaction.atomic():
-            TrialClaim.objects.create(
-                identity_hash=digest,
-                user=user,
-                claimed_at=now,
-                article=article,
-                article_slug=article.slug if article else "",
-            )
-    except IntegrityError:
-        holder = TrialClaim.objects.filter(identity_hash=digest).values("user_id").first()
-        if holder is not None and holder["user_id"] not in (None, user.pk):
-            raise EmailAlreadyRegistered() from None
-        raise TrialAlreadyUsed() from None
-
-
 def trial_start(
     *, user: User, from_article_slug: str | None = None, now: datetime | None = None
 ) -> Subscription:
-    """Start the reader's free trial: `trialing` from now for settings.TRIAL_DAYS days.
-
-    `from_article_slug` is the article whose wall sent the reader (attribution; ignored
-    when no such article exists). Raises TrialAlreadyUsed / EmailAlreadyRegistered when
-    this person (by normalised email) had a trial before.
-    """
+    """Start the subscription's free trial: `trialing` from now for settings.TRIAL_DAYS
+    days. `from_article_slug` (the wall the reader came from) goes into the audit entry.
+    Raises TrialAlreadyUsed when this subscription had a trial before."""
     now = now or timezone.now()
     with transaction.atomic():
         sub = subscription_for_user(user_id=user.pk)
         if sub.status != S.NONE or sub.trial_started_at is not None:
             raise TrialAlreadyUsed()
-        _claim(user=user, from_article_slug=from_article_slug, now=now)
         return transition(
             subscription_id=sub.pk,
             to=S.TRIALING,
