@@ -81,6 +81,8 @@ def test_a_moved_welcome_is_not_sent_again(django_capture_on_commit_callbacks):
         email="w@example.org", welcome_email_sent_at=SENT
     )
     migrate(AFTER)
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    migrate(latest)  # today's code runs against today's schema
     with django_capture_on_commit_callbacks(execute=True):
         signup_complete(user=User.objects.get(email="w@example.org"))
     assert mail.outbox == []
