@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from articles.models import Publisher, PublisherStaff
+from articles.models import Publisher
+from articles.services import publisher_staff_add
 
 
 class Command(BaseCommand):
@@ -41,26 +39,16 @@ class Command(BaseCommand):
             hint = f" Known publishers include: {known}." if known else " There are no publishers."
             raise CommandError(f"Unknown publisher '{slug}'.{hint}")
 
-        user_model = get_user_model()
-        with transaction.atomic():
-            user = user_model._default_manager.filter(email__iexact=email).first()
-            if user is None:
-                generated = password is None
-                password = password or secrets.token_urlsafe(12)
-                user = user_model._default_manager.create_user(email=email, password=password)
-                self.stdout.write(f"Created account {user.email}.")
-                if generated:
-                    self.stdout.write(f"Generated password (shown once): {password}")
-            elif password is not None:
-                user.set_password(password)
-                user.save(update_fields=["password"])
-                self.stdout.write(f"Updated the password of {user.email}.")
-
-            _, created = PublisherStaff.objects.get_or_create(user=user, publisher=publisher)
-
-        if created:
+        grant = publisher_staff_add(email=email, publisher=publisher, password=password)
+        if grant.account_created:
+            self.stdout.write(f"Created account {grant.email}.")
+        if grant.generated_password:
+            self.stdout.write(f"Generated password (shown once): {grant.generated_password}")
+        if grant.password_changed:
+            self.stdout.write(f"Updated the password of {grant.email}.")
+        if grant.staff_created:
             self.stdout.write(
-                self.style.SUCCESS(f"{user.email} is now staff of {publisher.name} ({slug}).")
+                self.style.SUCCESS(f"{grant.email} is now staff of {publisher.name} ({slug}).")
             )
         else:
-            self.stdout.write(f"{user.email} was already staff of {publisher.name} ({slug}).")
+            self.stdout.write(f"{grant.email} was already staff of {publisher.name} ({slug}).")
