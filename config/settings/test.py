@@ -1,7 +1,9 @@
 """pytest: fast hashing, in-memory cache and mail, eager-free Celery (tests call services)."""
 
 from .base import *  # noqa: F403
-from .base import DATABASES
+from .base import DATABASES, INSTALLED_APPS
+
+INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]
 
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghij"
 DEBUG = False
