@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.urls import reverse
 
-from subscriptions.paywall.levels import AccessLevel, ArticleAccess
+from subscriptions.paywall import AccessLevel, ArticleAccess
 
 __all__ = [
     "AccessLevel",
