@@ -315,6 +315,9 @@ SITE_NAME = "Masthead"
 # Absolute links where no request is at hand: emails sent from tasks, Stripe's return
 # URLs (Checkout success/cancel, portal) and webhook endpoint. No trailing slash.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The site's currency (ISO 4217, lower case as Stripe writes it): a month without payments
+# closes its publisher statements in it.
+CURRENCY = env_str("CURRENCY", "gbp").lower()
 TRIAL_DAYS = env_int("TRIAL_DAYS", 14)
 # Ops: trials need a card — a reader who never trialled gets the trial through Checkout.
 TRIAL_REQUIRES_CARD = env_bool("TRIAL_REQUIRES_CARD", False)

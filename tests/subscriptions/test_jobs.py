@@ -22,6 +22,7 @@ from subscriptions.models import (
     ReadEvent,
     Subscription,
 )
+from subscriptions.money import format_money
 from subscriptions.services import jobs, statements
 from subscriptions.vocabulary import AuditAction
 from tests.factories import ArticleFactory, PlanFactory, PublisherFactory, UserFactory
@@ -198,22 +199,23 @@ def test_split_sums_exactly_to_the_pool(pool, weights):
         assert abs(shares[key] - exact) < 1
 
 
+def read(article, reader, at, reason="subscriber", granted=True):
+    ReadEvent.objects.create(
+        at=at,
+        reader_key=reader,
+        article=article,
+        publication=article.publication,
+        granted=granted,
+        reason=reason,
+        level="premium",
+    )
+
+
 def test_publisher_statements_split_last_months_pool_by_qualified_reads():
     a, b, c = PublisherFactory.create_batch(3)
     art_a = ArticleFactory(publication__publisher=a)
     art_b = ArticleFactory(publication__publisher=b)
     october = datetime(2026, 10, 10, 9, tzinfo=UTC)
-
-    def read(article, reader, at, reason="subscriber", granted=True):
-        ReadEvent.objects.create(
-            at=at,
-            reader_key=reader,
-            article=article,
-            publication=article.publication,
-            granted=granted,
-            reason=reason,
-            level="premium",
-        )
 
     read(art_a, "u:1", october)
     read(art_a, "u:1", october + timedelta(hours=2))  # same reader, article, day: once
@@ -235,6 +237,55 @@ def test_publisher_statements_split_last_months_pool_by_qualified_reads():
     assert rows[a.pk].pool == 1000  # (1000 + 1000) x 50 %
     assert {pid: s.amount for pid, s in rows.items()} == {a.pk: 750, b.pk: 250, c.pk: 0}
     assert jobs.run("publisher_statements").processed == 0  # final once written
+
+
+def test_publisher_statements_never_add_up_different_currencies():
+    a, b = PublisherFactory.create_batch(2)
+    art_a = ArticleFactory(publication__publisher=a)
+    art_b = ArticleFactory(publication__publisher=b)
+    october = datetime(2026, 10, 10, 9, tzinfo=UTC)
+    for article, reader in ((art_a, "u:1"), (art_a, "u:2"), (art_a, "u:3"), (art_b, "u:1")):
+        read(article, reader, october)
+    Payment.objects.create(stripe_invoice_id="in_g", amount=1000, currency="gbp", paid_at=october)
+    Payment.objects.create(stripe_invoice_id="in_e1", amount=900, currency="eur", paid_at=october)
+    Payment.objects.create(
+        stripe_invoice_id="in_e2", amount=300, refunded=100, currency="eur", paid_at=october
+    )
+
+    jobs.run("publisher_statements")
+
+    rows = {(s.publisher_id, s.currency): s for s in PublisherStatement.objects.all()}
+    assert {key: (s.pool, s.amount) for key, s in rows.items()} == {
+        (a.pk, "gbp"): (500, 375),
+        (b.pk, "gbp"): (500, 125),
+        (a.pk, "eur"): (550, 413),  # (900 + 300 - 100) x 50 %, split 3:1 ...
+        (b.pk, "eur"): (550, 137),  # ... to the minor unit, summing to the pool
+    }
+    assert jobs.run("publisher_statements").processed == 0
+
+
+def test_a_month_without_payments_still_closes_in_the_site_currency(settings):
+    settings.CURRENCY = "eur"
+    publisher = PublisherFactory()
+    jobs.run("publisher_statements")
+    statement = PublisherStatement.objects.get()
+    assert (statement.publisher_id, statement.currency, statement.pool) == (publisher.pk, "eur", 0)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        (999, "gbp", "9.99 GBP"),
+        (9900, "usd", "99.00 USD"),
+        (5, "eur", "0.05 EUR"),
+        (0, "gbp", "0.00 GBP"),
+        (1200, "jpy", "1,200 JPY"),  # zero-decimal currencies have no minor unit
+        (123456, "chf", "1,234.56 CHF"),
+        (-250, "gbp", "-2.50 GBP"),  # a refund
+    ],
+)
+def test_money_is_formatted_in_one_place(amount, currency, shown):
+    assert format_money(amount=amount, currency=currency) == shown
 
 
 def test_run_job_command_lists_and_runs(capsys):
