@@ -1,5 +1,6 @@
 """Every job: exactly its work, once; batched; safe to rerun."""
 
+import importlib
 import itertools
 from datetime import UTC, date, datetime, timedelta
 
@@ -8,7 +9,7 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import strategies as st
@@ -325,8 +326,55 @@ def test_a_lost_send_task_is_swept_up_and_nothing_is_sent_twice(
     assert len(mail.outbox) == 2
 
 
-def test_schedule_is_seeded_for_every_job():
+def test_every_job_is_its_own_task_with_its_own_limits_and_retries():
+    from celery import current_app
+
+    from config.celery_app import app
+
+    visibility = app.conf.broker_transport_options.get("visibility_timeout", 3600)
+    for name in jobs.JOBS:
+        task = current_app.tasks[f"jobs.{name}"]
+        assert 0 < task.soft_time_limit < task.time_limit < visibility, name
+        assert OperationalError in task.autoretry_for, name
+        assert task.max_retries is not None, name
+    # A job due every few seconds is not retried: its next run is sooner than a retry.
+    assert current_app.tasks["jobs.flush_read_events"].max_retries == 0
+
+
+def test_schedule_runs_each_jobs_own_task():
+    from celery import current_app
     from django_celery_beat.models import PeriodicTask
 
-    scheduled = {t.name for t in PeriodicTask.objects.filter(task="jobs.run")}
-    assert {f"job: {name}" for name in jobs.JOBS} <= scheduled
+    scheduled = {t.name: (t.task, t.args) for t in PeriodicTask.objects.all()}
+    for name in jobs.JOBS:
+        assert scheduled[f"job: {name}"] == (f"jobs.{name}", "[]")
+    assert {task for task, _ in scheduled.values()} <= set(current_app.tasks)
+
+
+def test_a_jobs_task_runs_the_job_like_run_job():
+    from subscriptions.tasks import JOB_TASKS
+
+    user = UserFactory()
+    Subscription.objects.create(user=user, status="trialing", trial_ends_at=NOW - timedelta(1))
+    assert JOB_TASKS["expire_trials"].delay().get() == "expire_trials: 1 processed"
+    assert Subscription.objects.get(user=user).status == "expired"
+
+
+def test_the_migration_moves_old_schedule_entries_to_the_jobs_own_tasks():
+    from django.apps import apps
+    from django_celery_beat.models import PeriodicTask
+
+    migration = importlib.import_module("subscriptions.migrations.0011_job_tasks")
+    entries = PeriodicTask.objects
+    entries.filter(name="job: prune_meter").update(task="jobs.run", args='["prune_meter"]')
+    entries.filter(name="job: expire_trials").update(task="custom.by.ops", args="[]")
+
+    migration.forward(apps, None)
+    rows = {t.name: (t.task, t.args) for t in PeriodicTask.objects.all()}
+    assert rows["job: prune_meter"] == ("jobs.prune_meter", "[]")
+    assert rows["job: expire_trials"] == ("custom.by.ops", "[]")  # an ops edit is left alone
+
+    migration.backward(apps, None)
+    rows = {t.name: (t.task, t.args) for t in PeriodicTask.objects.all()}
+    assert rows["job: prune_meter"] == ("jobs.run", '["prune_meter"]')
+    assert rows["job: send_notifications"] == ("jobs.run", '["send_notifications"]')
