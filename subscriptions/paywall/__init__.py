@@ -37,6 +37,7 @@ __all__ = [
     "publication_level",
     "resolved_level",
     "rule_set",
+    "rules_changed",
     "rules_version",
     "titles_with_rules",
 ]
@@ -50,6 +51,15 @@ forget_reader = metering.forget_reader
 def titles_with_rules() -> list[int]:
     """Ids of the titles that have a rule of their own."""
     return rules.titles_with_rules()
+
+
+def rules_changed() -> None:
+    """Something a resolution depends on changed (an article's override): drop every
+    cached resolution now and again after commit, in every process."""
+    from django.db import transaction
+
+    rules.invalidate()
+    transaction.on_commit(rules.invalidate)
 
 
 def rules_version() -> str:
@@ -116,6 +126,7 @@ def article_access(
             "publication_id": article.publication_id,
             "granted": decision.granted,
             "reason": decision.reason,
+            "entitlement": reader.entitlement or "",
             "level": decision.level,
             "channel": channel,
         }

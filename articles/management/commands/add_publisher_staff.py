@@ -1,4 +1,5 @@
-"""`manage.py add_publisher_staff EMAIL --publisher SLUG`: staff rights over one publisher."""
+"""`manage.py add_publisher_staff EMAIL --publisher SLUG [--role admin|editor]`: staff rights
+over one publisher."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from articles.models import Publisher, PublisherStaff
+from articles.models import Publisher, PublisherStaff, StaffRole
 
 
 class Command(BaseCommand):
@@ -22,6 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("email", help="The account's email address (its login).")
         parser.add_argument("--publisher", required=True, help="The publisher's slug.")
         parser.add_argument(
+            "--role",
+            choices=StaffRole.values,
+            help="admin (rules, staff, statements; the default for a new member) or editor "
+            "(overrides, stats). Without it an existing member keeps their role.",
+        )
+        parser.add_argument(
             "--password",
             help="Password to set. New accounts without one get a random password, printed once.",
         )
@@ -30,6 +37,7 @@ class Command(BaseCommand):
         email: str = options["email"].strip()
         slug: str = options["publisher"].strip()
         password: str | None = options["password"]
+        wanted: str | None = options["role"]
         if not email or "@" not in email:
             raise CommandError(f"'{email}' is not an email address.")
 
@@ -56,11 +64,16 @@ class Command(BaseCommand):
                 user.save(update_fields=["password"])
                 self.stdout.write(f"Updated the password of {user.email}.")
 
-            _, created = PublisherStaff.objects.get_or_create(user=user, publisher=publisher)
-
-        if created:
-            self.stdout.write(
-                self.style.SUCCESS(f"{user.email} is now staff of {publisher.name} ({slug}).")
+            staff, created = PublisherStaff.objects.get_or_create(
+                user=user, publisher=publisher, defaults={"role": wanted or StaffRole.ADMIN}
             )
+            role_changed = wanted is not None and staff.role != wanted
+            if wanted is not None and role_changed:
+                staff.role = wanted
+                staff.save(update_fields=["role"])
+
+        where, role = f"{publisher.name} ({slug})", staff.role
+        if created or role_changed:
+            self.stdout.write(self.style.SUCCESS(f"{user.email} is now {role} of {where}."))
         else:
-            self.stdout.write(f"{user.email} was already staff of {publisher.name} ({slug}).")
+            self.stdout.write(f"{user.email} was already {role} of {where}.")
