@@ -87,10 +87,22 @@ def _month(column: str) -> str:
 def _sql() -> str:
     events = ReadEvent._meta.db_table
     articles = apps.get_model("articles", "Article")._meta.db_table
+    subscriptions = Subscription._meta.db_table
+    audit = AuditEntry._meta.db_table
     entitled = ", ".join(f"'{r}'" for r in ENTITLED)
     walls = ", ".join(f"'{r}'" for r in WALLS)
     return f"""
-    WITH ev AS (
+    WITH converted AS (
+        SELECT user_id AS id FROM {subscriptions}
+        WHERE user_id IS NOT NULL AND trial_started_at >= %(since)s
+          AND trial_started_at < %(until)s
+        UNION
+        SELECT s.user_id FROM {audit} a JOIN {subscriptions} s ON s.id = a.subscription_id
+        WHERE s.user_id IS NOT NULL AND a.to_status = 'active'
+          AND a.from_status NOT IN ('active', 'past_due')
+          AND a.at >= %(since)s AND a.at < %(until)s
+    ),
+    ev AS (
         SELECT e.id, e.at, e.reader_key, e.user_id, e.article_id,
                (e.user_id IS NOT NULL OR e.reader_key LIKE 'u:%%') AS authed,
                CASE WHEN e.entitlement <> '' THEN e.entitlement
@@ -127,29 +139,34 @@ def _sql() -> str:
           ON ev.lvl = 'metered' AND ev.ent IS NULL AND r.reader_key = ev.reader_key
              AND r.win = ev.win AND r.article_id = ev.article_id
     )
+    SELECT 'wall', NULL, user_id, at FROM decided
+        WHERE reason IN ({walls}) AND user_id IN (SELECT id FROM converted)
+    UNION ALL
     SELECT 'reason', reason, COUNT(*), NULL FROM decided GROUP BY reason
     UNION ALL
     SELECT 'readers', NULL, COUNT(DISTINCT reader_key), NULL FROM decided
     UNION ALL
     SELECT 'walled', NULL, COUNT(DISTINCT reader_key), NULL FROM decided
         WHERE reason IN ({walls})
-    UNION ALL
-    SELECT 'wall', NULL, user_id, at FROM decided
-        WHERE reason IN ({walls}) AND user_id IN (SELECT id FROM converted)
     """
 
 
-def conversions(*, since: datetime, until: datetime) -> list[tuple[int, datetime, str]]:
+def conversions(
+    *, since: datetime, until: datetime, user_ids: list[int] | None = None
+) -> list[tuple[int, datetime, str]]:
     """(user id, when, "trial" | "subscription") started in [since, until)."""
     trials = Subscription.objects.filter(
         user__isnull=False, trial_started_at__gte=since, trial_started_at__lt=until
-    ).values_list("user_id", "trial_started_at")
-    paid = (
-        AuditEntry.objects.filter(
-            subscription__user__isnull=False, to_status="active", at__gte=since, at__lt=until
-        )
-        .exclude(from_status__in=["active", "past_due"])
-        .values_list("subscription__user_id", "at")
+    )
+    paid = AuditEntry.objects.filter(
+        subscription__user__isnull=False, to_status="active", at__gte=since, at__lt=until
+    )
+    if user_ids is not None:
+        trials = trials.filter(user_id__in=user_ids)
+        paid = paid.filter(subscription__user_id__in=user_ids)
+    trials = trials.values_list("user_id", "trial_started_at")
+    paid = paid.exclude(from_status__in=["active", "past_due"]).values_list(
+        "subscription__user_id", "at"
     )
     rows = [(int(u), at, "trial") for u, at in trials if at is not None]
     rows += [(int(u), at, "subscription") for u, at in paid]
@@ -160,13 +177,10 @@ def simulate(*, publication_id: int, rule: SimRule, now: datetime | None = None)
     """Decide every read of the title in the last 30 days again under `rule`."""
     now = now or timezone.now()
     since = now - timedelta(days=WINDOW_DAYS)
-    converts = conversions(since=since, until=now)
     limit = settings.METER_FREE_ARTICLES
     if rule.free_articles_cap is not None:
         limit = min(limit, rule.free_articles_cap)
-    user_ids = sorted({u for u, _, _ in converts})
-    values = ", ".join(f"({int(u)})" for u in user_ids) or "(NULL)"
-    sql = _sql().replace("WITH ev AS (", f"WITH converted(id) AS (VALUES {values}), ev AS (", 1)
+    sql = _sql()
     params: dict[str, Any] = {
         "level": rule.level,
         "publication": publication_id,
@@ -193,6 +207,7 @@ def simulate(*, publication_id: int, rule: SimRule, now: datetime | None = None)
             else:
                 walls_by_user.setdefault(int(count), []).append(_aware(at))
     window = timedelta(hours=CONVERSION_HOURS)
+    converts = conversions(since=since, until=now, user_ids=sorted(walls_by_user))
     for kind in ("trial", "subscription"):
         converted = {
             user
