@@ -78,7 +78,7 @@ def replay(events, rule: simulator.SimRule, now: datetime) -> dict:
     }
 
 
-def history(seed: int):
+def history(seed: int, now: datetime = NOW):
     """A title with overridden and inheriting articles, anonymous and signed-in readers
     (some entitled on some reads), re-reads, reads before the 30 days, another title's
     reads, and readers who convert after a wall."""
@@ -86,43 +86,63 @@ def history(seed: int):
     title = PublicationFactory()
     other = ArticleFactory()
     levels = ["inherit"] * 6 + ["free", "metered", "registered", "premium"]
-    articles = [ArticleFactory(publication=title, access_level=rng.choice(levels)) for _ in range(12)]
+    articles = [
+        ArticleFactory(publication=title, access_level=rng.choice(levels)) for _ in range(12)
+    ]
     users = UserFactory.create_batch(8)
     readers = [(f"a:anon{i}", None) for i in range(10)] + [(f"u:{u.pk}", u.pk) for u in users]
     rows = []
     for _ in range(600):
         key, user_id = rng.choice(readers)
-        at = NOW - timedelta(days=rng.uniform(-1, 33))  # some in the future, some too old
+        at = now - timedelta(days=rng.uniform(-1, 33))  # some in the future, some too old
         at = at.replace(microsecond=0) if rng.random() < 0.3 else at  # ties on time
         entitlement = rng.choice(["", "", "", "trial", "subscriber"]) if user_id else ""
         reason = entitlement or rng.choice(["metered", "free", "meter_exhausted", "registered"])
         article = rng.choice(articles)
         rows.append(
             ReadEvent(
-                at=at, reader_key=key, user_id=user_id, article=article,
-                publication_id=title.pk, granted=True, reason=reason, level="metered",
+                at=at,
+                reader_key=key,
+                user_id=user_id,
+                article=article,
+                publication_id=title.pk,
+                granted=True,
+                reason=reason,
+                level="metered",
                 entitlement=entitlement if rng.random() < 0.7 else "",
             )
         )
         if rng.random() < 0.05:
             rows.append(
                 ReadEvent(
-                    at=at, reader_key=key, user_id=user_id, article=other,
-                    publication_id=other.publication_id, granted=False,
-                    reason="subscribers_only", level="premium",
+                    at=at,
+                    reader_key=key,
+                    user_id=user_id,
+                    article=other,
+                    publication_id=other.publication_id,
+                    granted=False,
+                    reason="subscribers_only",
+                    level="premium",
                 )
             )
-    ReadEvent.objects.bulk_create(rows)
+    # Events are appended as they happen: ids follow time.
+    ReadEvent.objects.bulk_create(sorted(rows, key=lambda e: e.at))
     for user in users[:5]:
-        started = NOW - timedelta(days=rng.uniform(0, 29))
+        started = now - timedelta(days=rng.uniform(0, 29))
         Subscription.objects.create(
-            user=user, status="trialing", trial_started_at=started,
+            user=user,
+            status="trialing",
+            trial_started_at=started,
             trial_ends_at=started + timedelta(days=14),
         )
     sub = Subscription.objects.get(user=users[0])
     AuditEntry.objects.create(
-        subscription=sub, at=NOW - timedelta(days=2), action="stripe.sync",
-        from_status="trialing", to_status="active", source="stripe",
+        subscription=sub,
+        at=now - timedelta(days=2),
+        action="stripe.sync",
+        from_status="trialing",
+        to_status="active",
+        source="stripe",
     )
     return title, list(ReadEvent.objects.select_related("article").filter(publication_id=title.pk))
 
@@ -134,13 +154,21 @@ RULES = [
 ]
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_sql_equals_a_replay_through_decide(seed, settings):
+@pytest.mark.parametrize(
+    "seed, now",
+    [
+        (1, NOW),
+        (2, NOW),
+        # 30 days across three calendar months: 30 Jan -> 1 Mar.
+        (3, datetime(2026, 3, 1, 0, 30, tzinfo=UTC)),
+    ],
+)
+def test_sql_equals_a_replay_through_decide(seed, now, settings):
     settings.METER_FREE_ARTICLES = 4
-    title, events = history(seed)
+    title, events = history(seed, now)
     for rule in RULES:
-        sql = simulator.simulate(publication_id=title.pk, rule=rule, now=NOW).as_dict()
-        assert sql == replay(events, rule, NOW), rule
+        sql = simulator.simulate(publication_id=title.pk, rule=rule, now=now).as_dict()
+        assert sql == replay(events, rule, now), rule
 
 
 def test_conversions_follow_a_wall_within_24_hours():
@@ -149,17 +177,27 @@ def test_conversions_follow_a_wall_within_24_hours():
     walled, late, elsewhere = UserFactory.create_batch(3)
     for user, hours_before in ((walled, 3), (late, 30), (elsewhere, 3)):
         ReadEvent.objects.create(
-            at=NOW - timedelta(days=1, hours=hours_before), reader_key=f"u:{user.pk}",
-            user=user, article=article if user != elsewhere else ArticleFactory(),
+            at=NOW - timedelta(days=1, hours=hours_before),
+            reader_key=f"u:{user.pk}",
+            user=user,
+            article=article if user != elsewhere else ArticleFactory(),
             publication_id=title.pk if user != elsewhere else ArticleFactory().publication_id,
-            granted=True, reason="registered", level="registered",
+            granted=True,
+            reason="registered",
+            level="registered",
         )
         Subscription.objects.create(
-            user=user, status="trialing", trial_started_at=NOW - timedelta(days=1),
+            user=user,
+            status="trialing",
+            trial_started_at=NOW - timedelta(days=1),
             trial_ends_at=NOW + timedelta(days=13),
         )
-    premium = simulator.simulate(publication_id=title.pk, rule=simulator.SimRule("premium", None), now=NOW)
+    premium = simulator.simulate(
+        publication_id=title.pk, rule=simulator.SimRule("premium", None), now=NOW
+    )
     assert premium.trials_started == 1
     assert premium.readers_walled == 2
-    free = simulator.simulate(publication_id=title.pk, rule=simulator.SimRule("free", None), now=NOW)
+    free = simulator.simulate(
+        publication_id=title.pk, rule=simulator.SimRule("free", None), now=NOW
+    )
     assert free.trials_started == 0 and free.walls_total == 0
