@@ -272,3 +272,9 @@ def version_rows(*, publisher: Publisher, publication: Publication | None) -> li
             }
         )
     return rows
+
+
+def invitation(*, token: str) -> Invitation | None:
+    if not token or len(token) > 64:
+        return None
+    return Invitation.objects.select_related("publisher").filter(token=token).first()

@@ -87,7 +87,7 @@ def _binary(column: str) -> str:
 
 def month_starts(since: datetime, until: datetime) -> list[datetime]:
     """The calendar-month boundaries inside (since, until]: at most two for 30 days."""
-    starts = []
+    starts: list[datetime] = []
     cursor = since.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     while True:
         cursor = (cursor + timedelta(days=32)).replace(day=1)
@@ -197,12 +197,17 @@ def conversions(
     if user_ids is not None:
         trials = trials.filter(user_id__in=user_ids)
         paid = paid.filter(subscription__user_id__in=user_ids)
-    trials = trials.values_list("user_id", "trial_started_at")
-    paid = paid.exclude(from_status__in=["active", "past_due"]).values_list(
-        "subscription__user_id", "at"
-    )
-    rows = [(int(u), at, "trial") for u, at in trials if at is not None]
-    rows += [(int(u), at, "subscription") for u, at in paid]
+    rows: list[tuple[int, datetime, str]] = [
+        (int(u), started, "trial")
+        for u, started in trials.values_list("user_id", "trial_started_at")
+        if started is not None
+    ]
+    rows += [
+        (int(u), started, "subscription")
+        for u, started in paid.exclude(from_status__in=["active", "past_due"]).values_list(
+            "subscription__user_id", "at"
+        )
+    ]
     return rows
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "article_access",
     "decide",
     "forget_reader",
+    "preview_as",
     "publication_cap",
     "publication_level",
     "resolved_level",
@@ -80,11 +81,32 @@ def publication_cap(publication: PaywalledTitle) -> int | None:
     return rules.title_rule(publication.pk).free_articles_cap
 
 
+PREVIEW_ATTR = "masthead_preview_reader"
+
+
+def preview_as(request: Any, *, authenticated: bool, entitlement: str | None) -> None:
+    """Mark a server-built request (the publisher portal's preview) as read by this kind
+    of reader: `article_access` decides for it with the meter used up, and spends and
+    records nothing. No client can set this: it is an attribute, not a header."""
+    setattr(
+        metering._http_request(request),
+        PREVIEW_ATTR,
+        Reader(authenticated=authenticated, entitlement=entitlement),
+    )
+
+
 def article_access(
     request: ReaderRequest, article: PaywalledArticle, *, channel: str = "web"
 ) -> Decision:
     now = timezone.now()
     rule = rules.article_rule(article)
+    preview = getattr(metering._http_request(request), PREVIEW_ATTR, None)
+    if preview is not None:
+        spent = settings.METER_FREE_ARTICLES
+        used_up = Meter(
+            limit=spent, used=spent, used_in_title=spent, title_cap=rule.free_articles_cap
+        )
+        return decide(reader=preview, rule=rule, meter=used_up)
     user = getattr(request, "user", None)
     user_id = user.pk if user is not None and user.is_authenticated else None
     authenticated = user_id is not None
