@@ -37,9 +37,14 @@ from .charts import daily_chart
 from .forms import ArticleFilterForm, InviteForm, OverrideForm, PeriodForm, RuleForm
 
 PREVIEW_READERS = {
-    "anonymous": ("An anonymous reader (free articles used up)", False, None),
-    "signed_in": ("A signed-in reader without access (free articles used up)", True, None),
-    "entitled": ("A subscriber", True, "subscriber"),
+    "anonymous": ("An anonymous reader (free articles used up)", False, None, "Anonymous"),
+    "signed_in": (
+        "A signed-in reader without access (free articles used up)",
+        True,
+        None,
+        "Signed in",
+    ),
+    "entitled": ("A subscriber", True, "subscriber", "Subscriber"),
 }
 
 WALL_LABELS = {
@@ -376,7 +381,7 @@ def preview(request: HttpRequest, staff: PublisherStaff, slug: str) -> HttpRespo
     kind = request.GET.get("as", "anonymous")
     if kind not in PREVIEW_READERS:
         raise Http404("Unknown reader")
-    label, authenticated, entitlement = PREVIEW_READERS[kind]
+    label, authenticated, entitlement, _ = PREVIEW_READERS[kind]
     as_reader = copy.copy(request)
     if not authenticated:
         from django.contrib.auth.models import AnonymousUser
