@@ -20,6 +20,7 @@ from articles.services import article_access_set
 from config.exceptions import ApplicationError
 from subscriptions import paywall
 from subscriptions.models import AuditEntry, RuleScope
+from subscriptions.vocabulary import AuditAction, AuditSource
 
 from .models import Invitation, RuleDraft, RuleVersion
 from .selectors import rule_values
@@ -29,17 +30,6 @@ MAX_PREVIEW = 10
 INVITATION_DAYS = 7
 
 
-class AuditAction:
-    """The dotted audit vocabulary of the publishers' changes."""
-
-    RULE_PUBLISHED = "rule.published"
-    RULE_ROLLED_BACK = "rule.rolled_back"
-    ARTICLE_ACCESS_SET = "article.access_set"
-    STAFF_INVITED = "staff.invited"
-    STAFF_JOINED = "staff.joined"
-    STAFF_REMOVED = "staff.removed"
-
-
 def audit(
     *, publisher: Publisher, actor: Any, action: str, detail: dict[str, Any], now: datetime
 ) -> AuditEntry:
@@ -47,7 +37,7 @@ def audit(
         publisher=publisher,
         at=now,
         action=action,
-        source="publisher",
+        source=AuditSource.PUBLISHER,
         actor_id=getattr(actor, "pk", None),
         detail=detail,
     )

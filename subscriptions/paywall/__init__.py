@@ -14,7 +14,7 @@ from django.utils import timezone
 from ..selectors import entitlement_for_user
 from . import events, metering, rules
 from .decide import Decision, Meter, MeterState, Reader, Rule, decide
-from .levels import AccessLevel, ArticleAccess, Reason
+from .levels import AccessLevel, ArticleAccess, EntitlementReason, Reason
 from .protocols import PaywalledArticle, PaywalledTitle, ReaderRequest
 
 __all__ = [
@@ -84,14 +84,17 @@ def publication_cap(publication: PaywalledTitle) -> int | None:
 PREVIEW_ATTR = "masthead_preview_reader"
 
 
-def preview_as(request: Any, *, authenticated: bool, entitlement: str | None) -> None:
+def preview_as(request: ReaderRequest, *, authenticated: bool, entitlement: str | None) -> None:
     """Mark a server-built request (the publisher portal's preview) as read by this kind
     of reader: `article_access` decides for it with the meter used up, and spends and
     records nothing. No client can set this: it is an attribute, not a header."""
     setattr(
         metering._http_request(request),
         PREVIEW_ATTR,
-        Reader(authenticated=authenticated, entitlement=entitlement),
+        Reader(
+            authenticated=authenticated,
+            entitlement=EntitlementReason(entitlement) if entitlement else None,
+        ),
     )
 
 

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('articles', '0002_staff_role'),
-        ('subscriptions', '0008_seed_stripe_jobs'),
+        ('subscriptions', '0009_one_outbox'),
     ]
 
     operations = [
