@@ -29,7 +29,9 @@ def stats_by_title(user) -> dict[str, dict]:
 @pytest.fixture
 def premium_titles(side_a, side_b):
     for side in (side_a, side_b):
-        AccessRule.objects.create(scope="publication", publication=side.title, access_level="premium")
+        AccessRule.objects.create(
+            scope="publication", publication=side.title, access_level="premium"
+        )
 
 
 def test_web_sign_up_from_the_wall_counts_for_that_title_only(side_a, side_b, premium_titles):
@@ -68,7 +70,12 @@ def test_a_wall_more_than_24_hours_before_does_not_count(side_a, premium_titles)
     with time_machine.travel(timezone.now() - timedelta(hours=25)):
         client.get(f"/api/v1/articles/{side_a.articles[0].slug}/")
     events.flush()
-    assert client.post(
-        "/api/v1/auth/signup/", {"email": "late@example.org", "password": PASSWORD}, format="json"
-    ).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/auth/signup/",
+            {"email": "late@example.org", "password": PASSWORD},
+            format="json",
+        ).status_code
+        == 201
+    )
     assert stats_by_title(side_a.admin)[side_a.title.slug]["trials_started"] == 0

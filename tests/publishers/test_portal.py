@@ -250,3 +250,56 @@ def test_statement_page_and_csv(side_a, side_b):
         == 404
     )
     assert client.get(f"/publisher/{side_a.publisher.slug}/statements/2026-13/").status_code == 404
+
+
+def test_invitations_expire_are_used_once_and_need_an_account(
+    side_a, reader, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    import time_machine
+    from django.core import mail
+    from django.utils import timezone
+
+    from publishers.models import Invitation
+
+    admin = signed_in(side_a.admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(
+            f"/publisher/{side_a.publisher.slug}/staff/", {"email": reader.email, "role": "editor"}
+        )
+    assert response.status_code == 302
+    invitation = Invitation.objects.get()
+    assert f"/publisher/invitations/{invitation.token}/" in mail.outbox[-1].body
+    url = f"/publisher/invitations/{invitation.token}/"
+    # Anonymous: offered sign-up and sign-in, and a POST joins nobody.
+    assert b"Create an account" in Client().get(url).content
+    Client().post(url)
+    assert not PublisherStaff.objects.filter(user=reader).exists()
+    with time_machine.travel(timezone.now() + timedelta(days=8)):
+        late = signed_in(reader)
+        assert late.get(url).status_code == 410
+        late.post(url)
+    assert not PublisherStaff.objects.filter(user=reader).exists()
+    client = signed_in(reader)
+    assert client.post(url).status_code == 302
+    assert PublisherStaff.objects.get(user=reader).role == "editor"
+    assert client.get(url).status_code == 410  # used
+    assert Client().get("/publisher/invitations/not-a-token/").status_code == 404
+    assert AuditEntry.objects.filter(action="staff.joined", publisher=side_a.publisher).exists()
+
+
+def test_bad_invitations_and_removals(side_a, side_b):
+    admin = signed_in(side_a.admin)
+    url = f"/publisher/{side_a.publisher.slug}/staff/"
+    bad = admin.post(url, {"email": "not-an-email", "role": "editor"})
+    assert bad.status_code == 400 and b"valid email address" in bad.content
+    assert admin.post(url, {"email": "x@example.com", "role": "owner"}).status_code == 400
+    other = PublisherStaff.objects.get(user=side_b.admin)
+    assert admin.post(url, {"remove": other.pk}).status_code == 404
+    assert PublisherStaff.objects.filter(pk=other.pk).exists()
+    editor = PublisherStaff.objects.get(user=side_a.editor, publisher=side_a.publisher)
+    assert admin.post(url, {"remove": editor.pk}).status_code == 302
+    assert signed_in(side_a.editor).get(f"/publisher/{side_a.publisher.slug}/").status_code == 404
+    me = PublisherStaff.objects.get(user=side_a.admin)
+    assert admin.post(url, {"remove": me.pk}).status_code == 409  # the last admin stays
