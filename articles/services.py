@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import Article, Publisher, PublisherStaff
+from .models import Article, Publisher, PublisherStaff, StaffRole
 
 ALLOWED_TAGS = {
     "p",
@@ -101,13 +101,16 @@ class StaffGrant:
     generated_password: str | None  # set only for a new account given no password
     password_changed: bool
     staff_created: bool
+    role: str
+    role_changed: bool
 
 
 def publisher_staff_add(
-    *, email: str, publisher: Publisher, password: str | None = None
+    *, email: str, publisher: Publisher, password: str | None = None, role: str | None = None
 ) -> StaffGrant:
     """Give an account (created if new) staff rights over one publisher. Idempotent; an
-    existing account's password changes only when one is given."""
+    existing account's password changes only when one is given, an existing member's role
+    only when one is given (a new member is an admin unless told otherwise)."""
     user_model = get_user_model()
     generated = None
     changed = False
@@ -122,11 +125,41 @@ def publisher_staff_add(
             user.set_password(password)
             user.save(update_fields=["password"])
             changed = True
-        _, staff_created = PublisherStaff.objects.get_or_create(user=user, publisher=publisher)
+        staff, staff_created = PublisherStaff.objects.get_or_create(
+            user=user, publisher=publisher, defaults={"role": role or StaffRole.ADMIN}
+        )
+        role_changed = False
+        if role is not None and staff.role != role:
+            staff.role, role_changed = role, True
+            staff.save(update_fields=["role"])
     return StaffGrant(
         email=user.email,
         account_created=created,
         generated_password=generated,
         password_changed=changed,
         staff_created=staff_created,
+        role=staff.role,
+        role_changed=role_changed,
     )
+
+
+def article_access_set(*, article_ids: list[int], access_level: str) -> int:
+    """Set (or clear, with "inherit") the paywall override of these articles; takes
+    effect on the next view in every process. Returns how many articles changed."""
+    from django.db import transaction
+
+    from subscriptions import paywall
+
+    from .models import Article, ArticleAccess
+
+    if access_level not in ArticleAccess.values:
+        raise ValueError(f"Unknown access level {access_level!r}")
+    with transaction.atomic():
+        changed = (
+            Article.objects.filter(pk__in=article_ids)
+            .exclude(access_level=access_level)
+            .update(access_level=access_level)
+        )
+        if changed:
+            paywall.rules_changed()
+    return changed

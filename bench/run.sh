@@ -88,3 +88,8 @@ if [ -n "${DATABASE_URL:-}" ] && [ "${BENCH_JOBS:-1}" = "1" ]; then
   echo "== jobs benchmark"
   $PY bench/jobs_bench.py | tee -a bench/RESULTS.md
 fi
+
+if [ -n "${DATABASE_URL:-}" ] && [ "${BENCH_SIMULATOR:-1}" = "1" ]; then
+  echo "== rule simulator benchmark"
+  $PY bench/simulator_bench.py | tee -a bench/RESULTS.md
+fi

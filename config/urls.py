@@ -24,6 +24,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
 handler500 = server_error
 
 api_v1: list[URLPattern | URLResolver] = [
+    path("publisher/", include("publishers.api_urls")),
     path("", include("articles.api_urls")),
     path("", include("accounts.api_urls")),
     path("", include("subscriptions.api_urls")),
@@ -45,6 +46,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("accounts/", include("allauth.urls")),
     *entrance_urlpatterns,
+    path("publisher/", include("publishers.urls")),
     path("", include("accounts.urls")),
     path("", include("subscriptions.urls")),
     path("", include("articles.urls")),

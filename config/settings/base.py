@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "knox",
     "articles",
     "subscriptions",
+    "publishers",
 ]
 
 MIDDLEWARE = [
@@ -279,6 +280,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "AccessLevelEnum": ["free", "metered", "registered", "premium"],
+        "ArticleAccessLevelEnum": ["inherit", "free", "metered", "registered", "premium"],
+        "RuleSourceEnum": ["title", "publisher", "site", "none"],
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------
