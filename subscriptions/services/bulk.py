@@ -123,3 +123,29 @@ def _assignments(model: type[models.Model], values: dict[str, Any]) -> tuple[lis
         assignments.append(f"{connection.ops.quote_name(_column(model, name))} = %s")
         params.append(model_field.get_db_prep_save(value, connection))  # type: ignore[union-attr]
     return assignments, params
+
+
+def insert_unless_exists(*, instance: models.Model, unique: str) -> bool:
+    """Save a new `instance` unless a row with the same `unique` value exists: one
+    statement (INSERT ... ON CONFLICT DO NOTHING RETURNING), committed by itself outside
+    a transaction, so no BEGIN, savepoint or IntegrityError round trips. Concurrent
+    inserts of the same value store one row; the others get False."""
+    meta = instance._meta
+    qn = connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+        f"VALUES ({', '.join('%s' for _ in fields)}) "
+        f"ON CONFLICT ({qn(_column(type(instance), unique))}) DO NOTHING "
+        f"RETURNING {qn(_column(type(instance), 'pk'))}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    instance.pk = row[0]
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return True
