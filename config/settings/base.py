@@ -355,9 +355,10 @@ METER_WINDOW = env_str("METER_WINDOW", "month")
 METER_ROLLING_DAYS = env_int("METER_ROLLING_DAYS", 30)
 METER_COOKIE_NAME = "mh_meter"
 METER_COOKIE_MAX_AGE = 400 * 24 * 3600
-# Where read events go before the database: "redis" (drained by a beat task),
-# "memory" (per process, flushed every READ_EVENTS_BATCH events) or "direct".
-READ_EVENTS_SINK = env_str("READ_EVENTS_SINK", "redis" if REDIS_URL else "memory")
+# Where read events go before the database: "redis" (drained by a beat task), "direct"
+# (one insert per view, with the meter row) or "memory" (per process, flushed every
+# READ_EVENTS_BATCH events: a killed process loses up to a batch; see paywall/events.py).
+READ_EVENTS_SINK = env_str("READ_EVENTS_SINK", "redis" if REDIS_URL else "direct")
 READ_EVENTS_BATCH = env_int("READ_EVENTS_BATCH", 50)
 
 # --- Jobs -----------------------------------------------------------------------------

@@ -8,6 +8,8 @@ event (batched). `articles` calls only this module and never decides access itse
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.utils import timezone
 
@@ -118,42 +120,62 @@ def article_access(
         authenticated=authenticated,
         entitlement=entitlement.reason if entitlement.entitled else None,
     )
-
-    meter = None
     key = metering.reader_key(request)
+    anonymous_reads = None if authenticated else metering.cookie_reads(request)
+
+    def meter_now(reads: list[metering.CountedRead] | None) -> tuple[Meter, list[Any]]:
+        """The meter before this read, from the reads given (the anonymous reader's
+        cookie: no SQL) or else from the database (one query)."""
+        if reads is None:
+            reads = metering.reads_for(key=key, now=now)
+        reads = metering.reads_in_window(reads, now)
+        meter = metering.meter_of(
+            reads,
+            article_id=article.pk,
+            publication_id=article.publication_id,
+            title_cap=rule.free_articles_cap,
+        )
+        return meter, reads
+
+    meter, reads = None, None
     if rule.level == AccessLevel.METERED and not reader.entitlement:
-        if not authenticated and metering.is_new_anonymous_meter(request):
-            # A meter id issued by this very request has nothing counted: skip the query.
-            meter = Meter(
-                limit=settings.METER_FREE_ARTICLES, used=0, title_cap=rule.free_articles_cap
-            )
-        else:
-            meter = metering.meter_for(
+        meter, reads = meter_now(anonymous_reads)
+    decision = decide(reader=reader, rule=rule, meter=meter)
+    if request.method != "GET":
+        return decision  # a HEAD (link checkers, prefetchers) reads nothing: spends nothing
+
+    # Without Redis the read event is written in the same transaction as the meter row.
+    with events.recording():
+        attempts = 3
+        while decision.count_read and reads is not None:
+            counted = metering.count_read(
                 key=key,
                 article_id=article.pk,
                 publication_id=article.publication_id,
                 title_cap=rule.free_articles_cap,
                 now=now,
+                new_reader=metering.is_new_anonymous_meter(request),
             )
-    decision = decide(reader=reader, rule=rule, meter=meter)
-    if request.method != "GET":
-        return decision  # a HEAD (link checkers, prefetchers) reads nothing: spends nothing
-    if decision.count_read:
-        metering.record_read(
-            key=key, article_id=article.pk, publication_id=article.publication_id, now=now
+            if counted:
+                reads = [*reads, metering.CountedRead.of(article, now)]
+                break
+            attempts -= 1  # the meter moved under us (another tab): ask the database
+            meter, reads = meter_now(None)
+            decision = decide(reader=reader, rule=rule, meter=meter if attempts else None)
+        if not authenticated and reads is not None and reads != anonymous_reads:
+            metering.keep_reads_in_cookie(request, reads)  # the cookie catches up
+        events.record(
+            {
+                "at": now,
+                "reader_key": key,
+                "user_id": user_id,
+                "article_id": article.pk,
+                "publication_id": article.publication_id,
+                "granted": decision.granted,
+                "reason": decision.reason,
+                "entitlement": reader.entitlement or "",
+                "level": decision.level,
+                "channel": channel,
+            }
         )
-    events.record(
-        {
-            "at": now,
-            "reader_key": key,
-            "user_id": user_id,
-            "article_id": article.pk,
-            "publication_id": article.publication_id,
-            "granted": decision.granted,
-            "reason": decision.reason,
-            "entitlement": reader.entitlement or "",
-            "level": decision.level,
-            "channel": channel,
-        }
-    )
     return decision

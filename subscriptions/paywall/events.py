@@ -1,24 +1,33 @@
-"""Read events leave the hot path in batches.
+"""Read events: every paywall decision, kept for analytics and the publishers' statements.
 
-`redis`: each view does one RPUSH (no SQL); the `flush_read_events` beat task drains
-the list into the database with bulk inserts. `memory`: each process buffers and
-writes every READ_EVENTS_BATCH events (and at exit). `direct`: one insert per view.
+`redis` (the default with Redis): each view does one RPUSH (no SQL); the
+`flush_read_events` beat task drains the list into the database with bulk inserts. If
+Redis cannot take the event, it is written to the database at once.
+`direct` (the default without Redis): one insert per view, in the same transaction as the
+view's meter row (`recording()`), so a killed process loses no event.
+`memory` (tests, or by choice): each process buffers and writes every READ_EVENTS_BATCH
+events and at a clean exit; a SIGKILLed process loses what it buffered, at most
+READ_EVENTS_BATCH - 1 events (tests/paywall/test_read_events.py).
 """
 
 from __future__ import annotations
 
 import atexit
 import json
+import logging
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from ..models import ReadEvent
 
 REDIS_LIST = "masthead:read_events"
+log = logging.getLogger(__name__)
 
 _buffer: list[dict[str, Any]] = []
 _lock = threading.Lock()
@@ -34,11 +43,21 @@ def _redis() -> Any:
     return _redis_client
 
 
+def recording() -> AbstractContextManager[Any]:
+    """Around a view's meter write and its `record()`: one transaction when the event
+    goes to the database directly, so both commit or neither does."""
+    return transaction.atomic() if settings.READ_EVENTS_SINK == "direct" else nullcontext()
+
+
 def record(event: dict[str, Any]) -> None:
     sink = settings.READ_EVENTS_SINK
     if sink == "redis":
         payload = {**event, "at": event["at"].isoformat()}
-        _redis().rpush(REDIS_LIST, json.dumps(payload))
+        try:
+            _redis().rpush(REDIS_LIST, json.dumps(payload))
+        except Exception:  # Redis is down: the event still reaches the database
+            log.warning("read event written directly: Redis refused it", exc_info=True)
+            _write([event])
         return
     if sink == "direct":
         _write([event])

@@ -7,13 +7,15 @@ an opaque id, so editing it gains nothing, and a forged or stale one is a new re
 
 from __future__ import annotations
 
+import re
 import secrets
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponseBase
 
 from ..models import MeterEntry
@@ -21,6 +23,22 @@ from .decide import Meter
 
 COOKIE_SALT = "masthead.meter"
 NEW_METER_ATTR = "masthead_new_meter_id"
+COOKIE_READS_ATTR = "masthead_meter_reads"
+METER_LOCK_CLASS = 7_350_001  # pg_advisory_xact_lock(class, hash of the reader key)
+_METER_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+@dataclass(frozen=True)
+class CountedRead:
+    """One meter entry as the meter needs it (`at`: Unix seconds, rounded down)."""
+
+    article_id: int
+    publication_id: int
+    at: int
+
+    @classmethod
+    def of(cls, article: Any, now: datetime) -> CountedRead:
+        return cls(article.pk, article.publication_id, int(now.timestamp()))
 
 
 def _http_request(request: Any) -> HttpRequest:
@@ -28,17 +46,31 @@ def _http_request(request: Any) -> HttpRequest:
     return getattr(request, "_request", request)  # type: ignore[no-any-return]
 
 
-def _cookie_meter_id(http: HttpRequest) -> str | None:
-    """The meter id the signed cookie carries, or None (missing, forged, stale, odd)."""
-    meter_id = http.get_signed_cookie(
+def _cookie(http: HttpRequest) -> tuple[str | None, list[CountedRead] | None]:
+    """The signed cookie's meter id and the reads it carries, or None for either
+    (missing, forged, stale, odd). A cookie of the old shape carries only the id."""
+    value = http.get_signed_cookie(
         settings.METER_COOKIE_NAME,
         default=None,
         salt=COOKIE_SALT,
         max_age=settings.METER_COOKIE_MAX_AGE,
     )
-    if not meter_id or not isinstance(meter_id, str) or len(meter_id) > 40:
-        return None
-    return meter_id
+    if not value or not isinstance(value, str):
+        return None, None
+    meter_id, has_reads, reads = value.partition("~")
+    if not _METER_ID.match(meter_id):
+        return None, None
+    if not has_reads:
+        return meter_id, None
+    try:
+        parsed = [CountedRead(*map(int, item.split("."))) for item in reads.split("~") if item]
+    except (TypeError, ValueError):
+        return meter_id, None
+    return meter_id, parsed
+
+
+def _cookie_meter_id(http: HttpRequest) -> str | None:
+    return _cookie(http)[0]
 
 
 def anonymous_meter_id(request: Any) -> str:
@@ -59,18 +91,42 @@ def is_new_anonymous_meter(request: Any) -> bool:
     return bool(getattr(_http_request(request), NEW_METER_ATTR, None))
 
 
+def cookie_reads(request: Any) -> list[CountedRead] | None:
+    """The anonymous reader's counted reads as the signed cookie carries them: a cache of
+    the database that can only fall behind it (every read in it was recorded there), so it
+    may grant a re-read or show the wall, never grant a new read. None when unknown."""
+    http = _http_request(request)
+    if getattr(http, NEW_METER_ATTR, None):
+        return []
+    return _cookie(http)[1]
+
+
+def keep_reads_in_cookie(request: Any, reads: list[CountedRead]) -> None:
+    setattr(_http_request(request), COOKIE_READS_ATTR, reads)
+
+
 def set_meter_cookie(request: HttpRequest, response: HttpResponseBase) -> None:
+    """Sets the cookie when this request issued the meter id or changed its reads."""
+    reads = getattr(request, COOKIE_READS_ATTR, None)
     meter_id = getattr(request, NEW_METER_ATTR, None)
-    if meter_id:
-        response.set_signed_cookie(
-            settings.METER_COOKIE_NAME,
-            meter_id,
-            salt=COOKIE_SALT,
-            max_age=settings.METER_COOKIE_MAX_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=settings.SESSION_COOKIE_SECURE,
-        )
+    if meter_id is not None and reads is None:
+        reads = []  # a new meter: nothing counted, and the cookie says so
+    if reads is not None and meter_id is None:
+        meter_id = _cookie_meter_id(request)
+    if not meter_id:
+        return
+    value = meter_id
+    if reads is not None:
+        value += "".join(f"~{r.article_id}.{r.publication_id}.{r.at}" for r in reads)
+    response.set_signed_cookie(
+        settings.METER_COOKIE_NAME,
+        value,
+        salt=COOKIE_SALT,
+        max_age=settings.METER_COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
 
 
 def reader_key(request: Any) -> str:
@@ -95,26 +151,128 @@ def entry_window(now: datetime) -> date:
     return now.date() if settings.METER_WINDOW == "rolling" else month_start(now)
 
 
+def window_opens(now: datetime) -> datetime:
+    """The earliest moment a counted read can have and still be in the window."""
+    if settings.METER_WINDOW == "rolling":
+        return now - timedelta(days=settings.METER_ROLLING_DAYS)
+    return datetime.combine(month_start(now), time.min, tzinfo=now.tzinfo)
+
+
+def reads_in_window(reads: list[CountedRead], now: datetime) -> list[CountedRead]:
+    """The reads still in the window. Seconds are rounded down, so at a rolling window's
+    edge a read may drop out a moment before the database drops it, never after."""
+    opens = window_opens(now).timestamp()
+    if settings.METER_WINDOW == "rolling":
+        return [r for r in reads if r.at > opens]
+    return [r for r in reads if r.at >= opens]
+
+
+def reads_for(*, key: str, now: datetime) -> list[CountedRead]:
+    """One query: the reader's counted reads in the window."""
+    rows = MeterEntry.objects.filter(window_filter(now), reader_key=key).values_list(
+        "article_id", "publication_id", "created_at"
+    )
+    return [CountedRead(a, p, int(at.timestamp())) for a, p, at in rows]
+
+
+def meter_of(
+    reads: list[CountedRead], *, article_id: int, publication_id: int, title_cap: int | None
+) -> Meter:
+    return Meter(
+        limit=settings.METER_FREE_ARTICLES,
+        used=len(reads),
+        used_in_title=sum(1 for r in reads if r.publication_id == publication_id),
+        title_cap=title_cap,
+        already_counted=any(r.article_id == article_id for r in reads),
+    )
+
+
 def meter_for(
     *, key: str, article_id: int, publication_id: int, title_cap: int | None, now: datetime
 ) -> Meter:
-    """One query: reads used in the window, of them from this title, and this article."""
-    usage = MeterEntry.objects.filter(window_filter(now), reader_key=key).aggregate(
-        used=Count("id"),
-        used_in_title=Count("id", filter=Q(publication_id=publication_id)),
-        counted=Count("id", filter=Q(article_id=article_id)),
+    """One query: the reader's meter for this article."""
+    reads = reads_for(key=key, now=now)
+    return meter_of(
+        reads, article_id=article_id, publication_id=publication_id, title_cap=title_cap
     )
-    return Meter(
-        limit=settings.METER_FREE_ARTICLES,
-        used=usage["used"],
-        used_in_title=usage["used_in_title"],
-        title_cap=title_cap,
-        already_counted=usage["counted"] > 0,
+
+
+def _insert_if_left_sql(*, postgresql: bool, rolling: bool, capped: bool) -> str:
+    table = MeterEntry._meta.db_table
+    window = "created_at > %s" if rolling else "window_start = %s"
+    title_check = (
+        f" AND (SELECT COUNT(*) FROM {table} WHERE reader_key = %s AND publication_id = %s"
+        f" AND {window}) < %s"
+        if capped
+        else ""
     )
+    # PostgreSQL: this transaction's commit does not wait for the WAL flush (see count_read).
+    no_flush_wait = (
+        "WITH no_flush_wait AS (SELECT set_config('synchronous_commit', 'off', true)) "
+        if postgresql
+        else ""
+    )
+    return (
+        f"{no_flush_wait}INSERT INTO {table}"
+        " (reader_key, article_id, publication_id, window_start, created_at)"
+        f" SELECT %s, %s, %s, %s, %s{' FROM no_flush_wait' if postgresql else ''}"
+        f" WHERE NOT EXISTS (SELECT 1 FROM {table}"
+        f" WHERE reader_key = %s AND article_id = %s AND {window})"
+        f" AND (SELECT COUNT(*) FROM {table} WHERE reader_key = %s AND {window}) < %s"
+        f"{title_check} ON CONFLICT DO NOTHING"
+    )
+
+
+def count_read(
+    *,
+    key: str,
+    article_id: int,
+    publication_id: int,
+    title_cap: int | None,
+    now: datetime,
+    new_reader: bool = False,
+) -> bool:
+    """Count one metered read only if the reader still has one: the check and the insert
+    are one statement under a lock on the reader (PostgreSQL: an advisory lock held to the
+    end of the transaction; SQLite: its write lock, taken at BEGIN IMMEDIATE), so
+    concurrent first reads with one read left record exactly one. False when nothing was
+    recorded (the meter ran out, or this article was counted meanwhile): ask again.
+
+    A reader id issued by this very request has nothing counted and nobody else knows it:
+    the same statement without the lock. Meter rows commit asynchronously on PostgreSQL
+    (no WAL flush wait): a database crash may forget the last moment's reads, which only
+    gives a reader one more free article; a killed web process loses nothing.
+    """
+    rolling = settings.METER_WINDOW == "rolling"
+    window_value = window_opens(now) if rolling else entry_window(now)
+    params: list[Any] = [key, article_id, publication_id, entry_window(now), now]
+    params += [key, article_id, window_value, key, window_value, settings.METER_FREE_ARTICLES]
+    if title_cap is not None:
+        params += [key, publication_id, window_value, title_cap]
+    postgresql = connection.vendor == "postgresql"
+    sql = _insert_if_left_sql(postgresql=postgresql, rolling=rolling, capped=title_cap is not None)
+    if new_reader:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return bool(cursor.rowcount == 1)
+    if postgresql:
+        # One round trip: two statements in one implicit transaction, so the lock is held
+        # until the insert commits, and the insert's snapshot is taken after the lock.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT pg_advisory_xact_lock(%s, hashtext(%s)); {sql}",
+                [METER_LOCK_CLASS, key, *params],
+            )
+            cursor.nextset()
+            return bool(cursor.rowcount == 1)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return bool(cursor.rowcount == 1)
 
 
 def record_read(*, key: str, article_id: int, publication_id: int, now: datetime) -> None:
-    """Count one metered read (a concurrent duplicate is ignored by the unique key)."""
+    """Count one metered read unconditionally (a concurrent duplicate is ignored by the
+    unique key). For readers nobody else can be counting for; else `count_read`."""
     MeterEntry.objects.bulk_create(
         [
             MeterEntry(

@@ -2,19 +2,20 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponseBase
 
-from . import rules
+from config import versions
+
 from .metering import set_meter_cookie
 
 
 class MeterCookieMiddleware:
-    """Per request: one read of the paywall rules' version, and the anonymous meter
-    cookie set when the paywall issued a new meter id."""
+    """Per request: one read of the cache version stamps (rules, articles), and the
+    anonymous meter cookie set when the paywall issued a meter id or changed its reads."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        with rules.request_scope():
+        with versions.request_scope():
             response = self.get_response(request)
         set_meter_cookie(request, response)
         return response

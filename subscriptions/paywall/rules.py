@@ -8,10 +8,7 @@ asks the cache for the version on the hot path.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +17,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from config import versions
+
 from ..models import AccessRule, RuleScope
 from .decide import Rule
 from .levels import AccessLevel, ArticleAccess
 from .protocols import PaywalledArticle
 
-VERSION_KEY = "paywall:rules:version"
+VERSION_KEY = versions.register("paywall:rules:version")
 MAP_KEY = "paywall:rules:map:{version}"
 CACHE_SECONDS = 24 * 3600
 
@@ -82,33 +81,9 @@ def _build_map() -> dict[int, TitleRule]:
     return resolved
 
 
-# Within one request the rules version is read from the cache once (a list of twenty
-# summaries would otherwise ask twenty times). Outside a request scope (jobs, shells)
-# every call reads the cache.
-_request_scope: ContextVar[dict[str, str] | None] = ContextVar("rules_scope", default=None)
-
-
-@contextmanager
-def request_scope() -> Iterator[None]:
-    token = _request_scope.set({})
-    try:
-        yield
-    finally:
-        _request_scope.reset(token)
-
-
 def current_version() -> str:
-    scope = _request_scope.get()
-    if scope is not None and "version" in scope:
-        return scope["version"]
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        version = uuid.uuid4().hex
-        if not cache.add(VERSION_KEY, version, None):
-            version = cache.get(VERSION_KEY) or version
-    if scope is not None:
-        scope["version"] = str(version)
-    return str(version)
+    """The rules' version stamp (read once per request with the other stamps)."""
+    return versions.current(VERSION_KEY)
 
 
 def title_rules(*, refresh: bool = False) -> dict[int, TitleRule]:
@@ -148,11 +123,8 @@ def article_rule(article: PaywalledArticle) -> Rule:
 
 def invalidate() -> None:
     """Drop every cached resolution, in every process (they check the version)."""
-    cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+    versions.bump(VERSION_KEY)
     _local.update(version=None, map=None)
-    scope = _request_scope.get()
-    if scope is not None:
-        scope.pop("version", None)
 
 
 def rule_set(

@@ -56,14 +56,17 @@ def test_api_and_web_share_one_meter():
     assert read(client, d, "web")["reason"] == "meter_exhausted"
 
 
-def test_meter_cookie_is_signed_httponly_samesite_and_holds_no_count():
+def test_meter_cookie_is_signed_httponly_samesite_and_names_only_counted_reads():
     client = Client()
-    response = client.get(f"/a/{ArticleFactory(access_level='metered').slug}/")
+    article = ArticleFactory(access_level="metered")
+    response = client.get(f"/a/{article.slug}/")
     cookie = response.cookies["mh_meter"]
     assert cookie["httponly"]
     assert cookie["samesite"] == "Lax"
-    assert ":" in cookie.value  # django's signature
-    assert cookie.value.split(":")[0] != "1"
+    value, _, signature = cookie.value.rpartition(":")
+    assert signature  # django's signature
+    _meter_id, read_entry = value.rsplit(":", 1)[0].split("~")
+    assert read_entry.startswith(f"{article.pk}.{article.publication_id}.")
 
 
 @pytest.mark.parametrize("forged", ["garbage", "abc:def:ghi", "", "x" * 5000])
@@ -369,3 +372,34 @@ def test_head_requests_spend_no_meter_and_record_no_read(channel):
     events.flush()
     assert not MeterEntry.objects.exists()
     assert not ReadEvent.objects.exists()
+
+
+def test_the_cookie_carries_the_counted_reads_and_a_replayed_old_cookie_gains_nothing():
+    client = Client()
+    articles = ArticleFactory.create_batch(5, access_level="metered")
+    read(client, articles[0], "web")
+    first_cookie = client.cookies["mh_meter"].value
+    read(client, articles[1], "web")
+    read(client, articles[2], "web")
+    assert read(client, articles[3], "web")["granted"] is False
+    # Replaying the cookie from after the first read: the database still says three.
+    client.cookies["mh_meter"] = first_cookie
+    assert read(client, articles[4], "web")["reason"] == "meter_exhausted"
+    assert read(client, articles[0], "web")["granted"] is True  # a re-read stays free
+    assert MeterEntry.objects.count() == 3
+
+
+def test_a_reader_whose_cookie_fell_behind_is_metered_by_the_database(django_assert_num_queries):
+    client = Client()
+    a, b, c, d = ArticleFactory.create_batch(4, access_level="metered")
+    read(client, a, "web")
+    behind = client.cookies["mh_meter"].value
+    read(client, b, "web")
+    read(client, c, "web")
+    client.cookies["mh_meter"] = behind  # another tab's older answer
+    assert read(client, b, "web")["granted"] is True  # counted in the database: a re-read
+    assert read(client, d, "web")["reason"] == "meter_exhausted"
+    # The wall answer brought the cookie up to date: the next wall costs no meter query
+    # (the one query left is the article itself).
+    with django_assert_num_queries(1):
+        assert read(client, d, "web")["reason"] == "meter_exhausted"
