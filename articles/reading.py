@@ -14,9 +14,8 @@ from django.http import HttpRequest
 
 from subscriptions import paywall
 
-from . import selectors
-from .content import preview_html
 from .models import Article
+from .pages import ArticleSnapshot, article_snapshot
 
 
 @dataclass(frozen=True)
@@ -27,6 +26,7 @@ class ArticleRead:
     preview_html: str
     topics: list[dict[str, Any]]
     related: list[dict[str, Any]]
+    snapshot: ArticleSnapshot
 
     def payload(self) -> dict[str, Any]:
         """The API's `article` shape."""
@@ -47,15 +47,17 @@ class ArticleRead:
 
 
 def read_article(*, request: HttpRequest, slug: str, channel: str = "web") -> ArticleRead:
-    """Raises Article.DoesNotExist for an unknown slug."""
-    article = selectors.article_get(slug=slug)
+    """Raises Article.DoesNotExist for an unknown slug. The article comes from its
+    snapshot (articles/pages.py): warm, no SQL."""
+    snapshot = article_snapshot(slug=slug)
+    article = snapshot.article
     decision = paywall.article_access(request, article, channel=channel)
-    extras = selectors.article_extras(article=article)
     return ArticleRead(
         article=article,
         decision=decision,
         body_html=article.body if decision.granted else None,
-        preview_html=preview_html(article.body, decision.preview_paragraphs),
-        topics=extras["topics"],
-        related=extras["related"],
+        preview_html=snapshot.preview_html(decision.preview_paragraphs),
+        topics=snapshot.topics,
+        related=snapshot.related,
+        snapshot=snapshot,
     )

@@ -25,6 +25,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
+from config import versions
 from subscriptions import paywall
 
 from .models import Article, EditorialPick, Publication, Topic
@@ -34,6 +35,12 @@ RELATED_LIMIT = 6
 RELATED_CACHE_SECONDS = 600
 LATEST_WINDOW_DAYS = 14
 HOME_CACHE_SECONDS = 60
+CONTENT_VERSION_KEY = versions.register("articles:content:version")
+
+
+def content_version() -> str:
+    """The catalogue's version stamp, for cache keys of what is derived from it."""
+    return versions.current(CONTENT_VERSION_KEY)
 
 
 def article_summaries() -> QuerySet[Article]:
@@ -139,8 +146,9 @@ def article_extras(*, article: Article) -> dict[str, list[dict[str, Any]]]:
     hot path does not query for them (three queries when cold)."""
     from .serializers import ArticleSummarySerializer
 
-    # Summaries carry resolved access levels: a rule change (new version) refreshes them.
-    key = f"article-extras:v1:{paywall.rules_version()}:{article.pk}"
+    # Summaries carry titles and resolved access levels: a catalogue or rule change (a new
+    # stamp) refreshes them.
+    key = f"article-extras:v2:{content_version()}:{paywall.rules_version()}:{article.pk}"
     cached = cache.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]

@@ -6,8 +6,6 @@ paywall is asked, so no method can read an article without spending the meter.
 
 from __future__ import annotations
 
-import json
-
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -16,6 +14,7 @@ from django.views.decorators.http import require_safe
 
 from . import selectors
 from .models import Article, Publication, Topic
+from .pages import render_page
 from .reading import read_article
 
 PAGE_SIZE = 20
@@ -64,34 +63,7 @@ def article(request: HttpRequest, slug: str) -> HttpResponse:
         read = read_article(request=request, slug=slug)
     except Article.DoesNotExist:
         raise Http404("No such article") from None
-    a = read.article
-    json_ld = {
-        "@context": "https://schema.org",
-        "@type": "NewsArticle",
-        "headline": a.title,
-        "description": a.standfirst,
-        "datePublished": a.published_at.isoformat(),
-        "author": {"@type": "Person", "name": a.author},
-        "publisher": {"@type": "Organization", "name": a.publication.name},
-        "isAccessibleForFree": read.decision.level == "free",
-    }
-    if read.decision.level != "free":
-        json_ld["hasPart"] = {
-            "@type": "WebPageElement",
-            "isAccessibleForFree": False,
-            "cssSelector": ".paywalled-content",
-        }
-    response = render(
-        request,
-        "articles/article.html",
-        {
-            "article": a,
-            "read": read,
-            "decision": read.decision,
-            "related": read.related,
-            "json_ld": json.dumps(json_ld).replace("<", "\\u003c"),
-        },
-    )
+    response = HttpResponse(render_page(request=request, snapshot=read.snapshot, read=read))
     # Every answer depends on who asks (the meter, the wall): never share it.
     patch_cache_control(response, private=True, no_store=True)
     patch_vary_headers(response, ["Cookie", "Authorization"])

@@ -9,9 +9,11 @@ from rest_framework.test import APIClient
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
+    from articles import pages
     from subscriptions.paywall import events, rules
 
     cache.clear()
+    pages.forget_local_snapshots()
     rules.invalidate()
     events.discard_buffer()
     yield
