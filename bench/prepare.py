@@ -12,17 +12,21 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 
 def meter_cookie(meter_id: str) -> str:
-    """Exactly the cookie the paywall sets for this meter id."""
+    """Exactly the cookie the paywall sets for this meter id after its reads (what a
+    browser sends after its first page)."""
     from django.conf import settings
     from django.http import HttpRequest, HttpResponse
+    from django.utils import timezone
 
     from subscriptions.paywall import metering
 
     request = HttpRequest()
     setattr(request, metering.NEW_METER_ATTR, meter_id)
+    reads = metering.reads_for(key=f"a:{meter_id}", now=timezone.now())
+    metering.keep_reads_in_cookie(request, reads)
     response = HttpResponse()
     metering.set_meter_cookie(request, response)
-    return str(response.cookies[settings.METER_COOKIE_NAME].value)
+    return f"{settings.METER_COOKIE_NAME}={response.cookies[settings.METER_COOKIE_NAME].value}"
 
 
 def main() -> None:
@@ -39,6 +43,7 @@ def main() -> None:
     )
     from django.contrib.sessions.backends.cached_db import SessionStore
     from django.utils import timezone
+    from knox.models import AuthToken
 
     from articles.models import Article
     from subscriptions.paywall import metering, rules
@@ -48,8 +53,14 @@ def main() -> None:
     inherit = Article.objects.filter(access_level="inherit").order_by("-published_at")
     metered = [a for a in inherit[:50] if rules.article_rule(a).level == "metered"]
     premium = Article.objects.filter(access_level="premium").order_by("-published_at").first()
-    assert len(metered) >= 10 and premium is not None, "load_demo first"
+    free = Article.objects.filter(access_level="free").order_by("-published_at").first()
+    assert len(metered) >= 10 and premium is not None and free is not None, "load_demo first"
     target = metered[0]
+
+    # A re-reader: an anonymous meter that already counted the target.
+    metering.record_read(
+        key="a:bench-rereader", article_id=target.pk, publication_id=target.publication_id, now=now
+    )
 
     # A walled reader: an anonymous meter already spent on other articles.
     for article in metered[1 : 1 + settings.METER_FREE_ARTICLES]:
@@ -77,13 +88,26 @@ def main() -> None:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
 
+    # A subscriber with an API token.
+    subscriber, _ = get_user_model().objects.get_or_create(email="bench-sub@masthead.local")
+    if subscription_for_user(user_id=subscriber.pk).status != "active":
+        transition(
+            subscription_id=subscription_for_user(user_id=subscriber.pk).pk,
+            to="active",
+            source="ops",
+        )
+    _, token = AuthToken.objects.create(subscriber)
+
     print(
         json.dumps(
             {
                 "slug": target.slug,
+                "free_slug": free.slug,
                 "premium_slug": premium.slug,
-                "walled_cookie": f"{settings.METER_COOKIE_NAME}={meter_cookie('bench-exhausted')}",
+                "walled_cookie": meter_cookie("bench-exhausted"),
+                "rereader_cookie": meter_cookie("bench-rereader"),
                 "session_cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
+                "token": token,
             }
         )
     )

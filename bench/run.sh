@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # make bench: gunicorn as in production, load from wrk in a second process on loopback,
-# every target for BENCH_SECONDS, ratios against the paywall-free ceiling of the same run.
+# every target for BENCH_SECONDS in BENCH_ROUNDS interleaved rounds; ratios within the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 PORT="${BENCH_PORT:-8311}"
-SECONDS_PER="${BENCH_SECONDS:-8}"
+SECONDS_PER="${BENCH_SECONDS:-5}"
 CONNECTIONS="${BENCH_CONNECTIONS:-8}"
 WORKERS="${BENCH_WORKERS:-4}"
 OUT=bench/out
@@ -35,8 +35,9 @@ $PY manage.py collectstatic --noinput -v 0
 $PY manage.py load_demo >/dev/null
 READERS=$($PY bench/prepare.py)
 field() { $PY -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$READERS" "$1"; }
-SLUG=$(field slug); PREMIUM=$(field premium_slug)
-WALLED=$(field walled_cookie); SESSION=$(field session_cookie)
+SLUG=$(field slug); PREMIUM=$(field premium_slug); FREE=$(field free_slug)
+WALLED=$(field walled_cookie); REREADER=$(field rereader_cookie); SESSION=$(field session_cookie)
+TOKEN=$(field token)
 
 .venv/bin/gunicorn config.wsgi:application --bind "127.0.0.1:${PORT}" --workers "$WORKERS" \
   --no-control-socket --log-level warning --access-logfile /dev/null &
@@ -45,31 +46,60 @@ trap 'kill $GUNICORN 2>/dev/null || true; wait $GUNICORN 2>/dev/null || true' EX
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:${PORT}/healthz" >/dev/null && break; sleep 0.2; done
 
 BASE="http://127.0.0.1:${PORT}"
-run() {  # name, path, cookie
-  local name=$1 path=$2 cookie=${3:-}
-  local args=(-t 2 -c "$CONNECTIONS" -d "${SECONDS_PER}s" --latency)
-  [ -n "$cookie" ] && args+=(-H "Cookie: $cookie")
-  curl -sf -o /dev/null ${cookie:+-H "Cookie: $cookie"} "$BASE$path"
-  # Warm every worker (caches, connections) before measuring, so the first target run
-  # is not the one that pays for cold processes.
-  wrk -t 2 -c "$CONNECTIONS" -d 2s ${cookie:+-H "Cookie: $cookie"} "$BASE$path" > /dev/null
-  wrk "${args[@]}" "$BASE$path" > "$OUT/$name.txt"
-  echo "  $name done"
+ROUNDS="${BENCH_ROUNDS:-2}"
+rm -f "$OUT"/*.txt
+# name|path|header (a cookie or an Authorization header; empty: an anonymous new reader)
+TARGETS=(
+  "healthz|/healthz|"
+  "limit|/bench/page/$FREE/|"
+  "web_free|/a/$FREE/|"
+  "web_metered_new_reader|/a/$SLUG/|"
+  "web_metered_rereader|/a/$SLUG/|Cookie: $REREADER"
+  "web_walled|/a/$SLUG/|Cookie: $WALLED"
+  "web_premium_anonymous|/a/$PREMIUM/|"
+  "web_entitled|/a/$PREMIUM/|Cookie: $SESSION"
+  "api_free|/api/v1/articles/$FREE/|"
+  "api_metered_new_reader|/api/v1/articles/$SLUG/|"
+  "api_metered_rereader|/api/v1/articles/$SLUG/|Cookie: $REREADER"
+  "api_walled|/api/v1/articles/$SLUG/|Cookie: $WALLED"
+  "api_premium_anonymous|/api/v1/articles/$PREMIUM/|"
+  "api_entitled|/api/v1/articles/$PREMIUM/|Cookie: $SESSION"
+  "api_subscriber_token|/api/v1/articles/$PREMIUM/|Authorization: Token $TOKEN"
+)
+worker_ticks() {  # CPU time (clock ticks) the gunicorn workers have used so far
+  local total=0 pid
+  for pid in $(pgrep -P "$GUNICORN"); do
+    total=$((total + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
+  done
+  echo "$total"
 }
-run ceiling "/bench/bare/$SLUG/"
-run healthz "/healthz"
-run web_metered_new_reader "/a/$SLUG/"
-run web_walled "/a/$SLUG/" "$WALLED"
-run web_premium_anonymous "/a/$PREMIUM/"
-run web_entitled "/a/$PREMIUM/" "$SESSION"
-run api_metered_new_reader "/api/v1/articles/$SLUG/"
-run api_walled "/api/v1/articles/$SLUG/" "$WALLED"
-run api_entitled "/api/v1/articles/$PREMIUM/" "$SESSION"
+run() {  # name, path, header, round
+  local name=$1 path=$2 header=$3 round=$4
+  local args=(-t 2 -c "$CONNECTIONS" --latency)
+  [ -n "$header" ] && args+=(-H "$header")
+  curl -sf -o /dev/null ${header:+-H "$header"} "$BASE$path"
+  # Warm every worker (caches, connections) before measuring.
+  wrk "${args[@]}" -d 1s "$BASE$path" > /dev/null
+  local before; before=$(worker_ticks)
+  wrk "${args[@]}" -d "${SECONDS_PER}s" "$BASE$path" > "$OUT/$name.round$round.txt"
+  # The workers' own CPU per request: what a target costs, less sensitive than req/s to
+  # whatever else runs on the machine.
+  echo "$(( $(worker_ticks) - before )) $(getconf CLK_TCK)" >> "$OUT/$name.round$round.txt"
+}
+# Rounds interleave the targets, so a burst of load from elsewhere on the machine hits
+# every target alike; the report takes each target's best round.
+for round in $(seq "$ROUNDS"); do
+  for target in "${TARGETS[@]}"; do
+    IFS='|' read -r name path header <<< "$target"
+    run "$name" "$path" "$header" "$round"
+  done
+  echo "  round $round done"
+done
 
 # Webhook intake: signed deliveries, each a new event id (stored once, processing enqueued).
-$PY bench/webhook_events.py "$OUT/webhook_events.tsv" "$STRIPE_WEBHOOK_SECRET" 60000
+$PY bench/webhook_events.py "$OUT/webhook_events.tsv" "$STRIPE_WEBHOOK_SECRET" 20000
 wrk -t 1 -c "$CONNECTIONS" -d "${SECONDS_PER}s" --latency -s bench/webhooks.lua \
-  "$BASE" -- "$PWD/$OUT/webhook_events.tsv" 0 > "$OUT/webhook_intake.txt"
+  "$BASE" -- "$PWD/$OUT/webhook_events.tsv" 0 > "$OUT/webhook_intake.round1.txt"
 echo "  webhook_intake done"
 rm -f "$OUT/webhook_events.tsv"
 $PY - <<'PYEOF'
@@ -82,7 +112,7 @@ PYEOF
 
 DB_KIND=sqlite; [ -n "${DATABASE_URL:-}" ] && DB_KIND=postgresql
 CACHE_KIND=none; [ -n "${REDIS_URL:-}" ] && CACHE_KIND=yes
-$PY bench/report.py "$OUT" "BENCH_SECONDS=$SECONDS_PER, $CONNECTIONS connections, gunicorn sync x$WORKERS, database $DB_KIND, redis $CACHE_KIND"
+$PY bench/report.py "$OUT" "BENCH_SECONDS=$SECONDS_PER, BENCH_ROUNDS=$ROUNDS, $CONNECTIONS connections, gunicorn sync x$WORKERS, database $DB_KIND, redis $CACHE_KIND"
 
 if [ -n "${DATABASE_URL:-}" ] && [ "${BENCH_JOBS:-1}" = "1" ]; then
   echo "== jobs benchmark"

@@ -2,4 +2,4 @@ from django.urls import path
 
 from . import views
 
-urlpatterns = [path("bench/bare/<slug:slug>/", views.bare_article)]
+urlpatterns = [path("bench/page/<slug:slug>/", views.page_from_memory)]

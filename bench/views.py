@@ -1,36 +1,25 @@
-"""The benchmark's ceiling: the article page's template and query, without the paywall.
+"""The benchmark's limit: the article page's bytes from memory, through the same middleware.
 
-Mounted only when MASTHEAD_BENCH=1 (see config/urls.py); never in production.
+Mounted only when MASTHEAD_BENCH=1 (see config/urls.py); never in production. The first
+request renders the real page (an anonymous reader, the real view); every later one
+answers those bytes with the same headers, so the row shows what the stack itself costs.
 """
 
 from __future__ import annotations
 
-import json
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from articles.views import article
 
-from articles import selectors
-from articles.models import Article
-from subscriptions.paywall import Decision
+_pages: dict[str, bytes] = {}
 
 
-def bare_article(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        article = selectors.article_get(slug=slug)
-    except Article.DoesNotExist:
-        raise Http404 from None
-    extras = selectors.article_extras(article=article)
-    decision = Decision(granted=True, reason="free", level="free")
-    read = {"body_html": article.body, "topics": extras["topics"], "preview_html": ""}
-    return render(
-        request,
-        "articles/article.html",
-        {
-            "article": article,
-            "read": read,
-            "decision": decision,
-            "related": extras["related"],
-            "json_ld": json.dumps({"@type": "NewsArticle", "headline": article.title}),
-        },
-    )
+def page_from_memory(request: HttpRequest, slug: str) -> HttpResponse:
+    body = _pages.get(slug)
+    if body is None:
+        body = _pages.setdefault(slug, article(request, slug).content)
+    response = HttpResponse(body)
+    patch_cache_control(response, private=True, no_store=True)
+    patch_vary_headers(response, ["Cookie", "Authorization"])
+    return response
