@@ -26,6 +26,7 @@ NEW_METER_ATTR = "masthead_new_meter_id"
 COOKIE_READS_ATTR = "masthead_meter_reads"
 METER_LOCK_CLASS = 7_350_001  # pg_advisory_xact_lock(class, hash of the reader key)
 _METER_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+COOKIE_READS_MAX = 40  # more would risk the browser's 4 KB cookie limit: then the database
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ def cookie_reads(request: Any) -> list[CountedRead] | None:
 
 
 def keep_reads_in_cookie(request: Any, reads: list[CountedRead]) -> None:
+    """The cookie set on this response carries these reads (or, past COOKIE_READS_MAX,
+    only the meter id: the reads are then asked of the database)."""
     setattr(_http_request(request), COOKIE_READS_ATTR, reads)
 
 
@@ -116,7 +119,7 @@ def set_meter_cookie(request: HttpRequest, response: HttpResponseBase) -> None:
     if not meter_id:
         return
     value = meter_id
-    if reads is not None:
+    if reads is not None and len(reads) <= COOKIE_READS_MAX:
         value += "".join(f"~{r.article_id}.{r.publication_id}.{r.at}" for r in reads)
     response.set_signed_cookie(
         settings.METER_COOKIE_NAME,

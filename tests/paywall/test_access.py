@@ -402,3 +402,16 @@ def test_a_reader_whose_cookie_fell_behind_is_metered_by_the_database(django_ass
     # The wall answer brought the cookie up to date: the next wall costs no SQL.
     with django_assert_num_queries(0):
         assert read(client, d, "web")["reason"] == "meter_exhausted"
+
+
+def test_a_meter_too_long_for_a_cookie_is_kept_in_the_database_only(settings):
+    from subscriptions.paywall import metering
+
+    settings.METER_FREE_ARTICLES = metering.COOKIE_READS_MAX + 2
+    client = Client()
+    articles = ArticleFactory.create_batch(metering.COOKIE_READS_MAX + 3, access_level="metered")
+    for article in articles[:-1]:
+        assert read(client, article, "api")["granted"]
+    assert len(client.cookies["mh_meter"].value) < 200  # the id only
+    assert read(client, articles[-1], "api")["reason"] == "meter_exhausted"
+    assert read(client, articles[0], "api")["granted"]  # a re-read, from the database
