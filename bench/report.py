@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import re
 import subprocess
@@ -63,6 +64,28 @@ def best_rounds(out: Path) -> tuple[dict[str, dict[str, float]], int]:
     return best, rounds
 
 
+def cost_table(cost: dict[str, dict[str, float]]) -> list[str]:
+    """bench/cost.py: CPU per request in one process, requests one at a time."""
+    free = {"web": cost["web_free"]["cpu_ms"], "api": cost["api_free"]["cpu_ms"]}
+    lines = [
+        "",
+        "In-process cost (bench/cost.py: each target's requests through Django's WSGI "
+        "handler one at a time, by this process's CPU clock, the median of 7 batches that "
+        "interleave the targets; "
+        "PostgreSQL's and Redis's own CPU not included). The free page's cost over the "
+        "target's is the throughput ratio the target would have if CPU were all it used.",
+        "",
+        "| target | CPU ms/req | wall ms/req | free page's CPU / this CPU |",
+        "|---|---:|---:|---:|",
+    ]
+    for key in [k for k in LABELS if k in cost]:
+        c = cost[key]
+        channel = key.split("_", 1)[0]
+        ratio = f"{free[channel] / c['cpu_ms']:.2f}" if channel in free else "-"
+        lines.append(f"| {LABELS[key]} | {c['cpu_ms']:.3f} | {c['wall_ms']:.3f} | {ratio} |")
+    return lines
+
+
 def main() -> None:
     out, command = Path(sys.argv[1]), sys.argv[2]
     results, rounds = best_rounds(out)
@@ -96,6 +119,9 @@ def main() -> None:
             f"{r['rps'] / healthz:.2f} | {to_free} | {r['rps'] / limit:.2f} | "
             f"{r['cpu_ms']:.2f} | {int(r['non2xx'])} |"
         )
+    cost_file = out / "cost.json"
+    if cost_file.exists():
+        lines += cost_table(json.loads(cost_file.read_text()))
     gated = [k for k in order if k.split("_", 1)[0] in free and not k.endswith("_free")]
     worst = min(gated, key=lambda k: results[k]["rps"] / free[k.split("_", 1)[0]])
     worst_ratio = results[worst]["rps"] / free[worst.split("_", 1)[0]]

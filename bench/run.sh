@@ -47,7 +47,7 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:${PORT}/healthz" >/dev/null &&
 
 BASE="http://127.0.0.1:${PORT}"
 ROUNDS="${BENCH_ROUNDS:-2}"
-rm -f "$OUT"/*.txt
+rm -f "$OUT"/*.txt "$OUT/cost.json"
 # name|path|header (a cookie or an Authorization header; empty: an anonymous new reader)
 TARGETS=(
   "healthz|/healthz|"
@@ -95,6 +95,10 @@ for round in $(seq "$ROUNDS"); do
   done
   echo "  round $round done"
 done
+
+# In-process cost per request (this process's CPU clock): steadier than req/s here.
+printf '%s\n' "${TARGETS[@]}" > "$OUT/targets.txt"
+$PY bench/cost.py "$OUT/targets.txt" "$OUT/cost.json"
 
 # Webhook intake: signed deliveries, each a new event id (stored once, processing enqueued).
 $PY bench/webhook_events.py "$OUT/webhook_events.tsv" "$STRIPE_WEBHOOK_SECRET" 20000
