@@ -135,6 +135,9 @@ def main() -> None:
         f"({'met' if worst_ratio >= GATED_GOAL else 'not met'}).",
     ]
     text = "\n".join(lines) + "\n"
+    notes = Path("bench/notes.md")  # the analysis, kept across runs
+    if notes.exists():
+        text += "\n" + notes.read_text()
     Path("bench/RESULTS.md").write_text(text)
     print(text)
 
