@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import Group
 from django.db import models, transaction
 from django.utils import timezone
@@ -893,6 +894,13 @@ def ensure_accounts(publisher: Publisher) -> tuple[DemoAccount, ...]:
             PublisherStaff.objects.get_or_create(user=user, publisher=publisher)
         created.append(account)
     return tuple(created)
+
+
+def has_demo_password(account: DemoAccount) -> bool:
+    """Whether the account with this demo address still has the demo's password: checked
+    against the stored hash only, so nothing is rehashed or saved."""
+    user = get_user_model()._default_manager.filter(email__iexact=account.email).first()
+    return user is not None and check_password(account.password, user.password)
 
 
 def _load_title_rules(catalogue: Catalogue) -> None:
