@@ -8,6 +8,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
@@ -196,3 +197,15 @@ def test_load_demo_runs_in_production_only_when_told_explicitly(settings: Any) -
 def test_load_demo_rejects_impossible_sizes() -> None:
     with pytest.raises(CommandError):
         _load(publishers=5, publications=3)
+
+
+@pytest.mark.django_db
+def test_demo_accounts_have_verified_addresses(client: Any) -> None:
+    """Nobody was sent a confirmation email for them: the account page must not say so."""
+    _load()
+    for account in demo.DEMO_ACCOUNTS:
+        assert EmailAddress.objects.filter(
+            email=account.email, verified=True, primary=True
+        ).exists()
+    client.login(email="reader@masthead.local", password="masthead-reader")
+    assert "sent you an email" not in client.get("/account/").content.decode()
