@@ -1,11 +1,12 @@
 """The one limiter for sign-ins and sign-ups: the API, the web pages (allauth) and the
 admin all count in these counters, so failures on one count on the others.
 
-Counters live in the cache (Redis in production, locmem in tests) and are atomic: each
-attempt is counted with the cache's `add` + `incr` *before* the password is checked, so
-twenty parallel guesses at a limit of five get five tries, not twenty; a good sign-in
-gives its count back. A window starts with the first hit and lasts the rate's period
-(`"5/15m"`: five in the fifteen minutes after the first); Retry-After is what is left.
+Counters live in the cache (Redis in production, locked files without Redis, locmem in
+tests) and are atomic: each attempt is counted with the cache's `add` + `incr` *before*
+the password is checked, so twenty parallel guesses at a limit of five get five tries,
+not twenty; a good sign-in gives its count back. A window starts with the first hit and
+lasts the rate's period (`"5/15m"`: five in the fifteen minutes after the first);
+Retry-After is what is left.
 
 Limits (settings, "N/period"): failed sign-ins per email (any case/Gmail/IDN variant,
 by `identity_hash`), per client address, and a longer lockout per address; sign-ups per

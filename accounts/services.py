@@ -71,12 +71,10 @@ def _trial_claim(*, user: User, from_article_slug: str | None, now: datetime) ->
                 article_slug=article.slug if article else "",
             )
     except IntegrityError:
-        holder = (
-            TrialClaim.objects.select_for_update(of=("self",))
-            .select_related("user")
-            .filter(identity_hash=digest)
-            .first()
-        )
+        # The claim row alone is locked and its user read after the lock: a join would
+        # be re-checked against the user the claim had before a racing take-over, drop
+        # the row and let the racer through without a claim.
+        holder = TrialClaim.objects.select_for_update().filter(identity_hash=digest).first()
         if holder is not None and not holder.binds() and holder.user_id != user.pk:
             # An unverified claim whose account left the address: it gives way.
             holder.user = user

@@ -21,3 +21,11 @@ entrance_urlpatterns = [
     path("login/", views.login, name="account_login"),
     path("logout/", allauth_views.logout, name="account_logout"),
 ]
+
+# allauth's include also mounts its own sign-up and sign-in under /accounts/; listed before
+# it, these send those paths to the same views (our limiter, trial and alike answers).
+# Unnamed, so reverse() still gives the contract's paths.
+allauth_entrance_urlpatterns = [
+    path("accounts/signup/", views.signup),
+    path("accounts/login/", views.login),
+]

@@ -5,7 +5,7 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from accounts.urls import entrance_urlpatterns
+from accounts.urls import allauth_entrance_urlpatterns, entrance_urlpatterns
 from accounts.views import admin_login
 from config import health
 
@@ -44,6 +44,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/v1/", include(api_v1)),
+    *allauth_entrance_urlpatterns,
     path("accounts/", include("allauth.urls")),
     *entrance_urlpatterns,
     path("publisher/", include("publishers.urls")),

@@ -33,7 +33,8 @@ class PlanAdmin(admin.ModelAdmin):
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
     """Read-only: every change is an action that calls a service, so it goes through
-    `transition()` and leaves an audit entry naming the staff member."""
+    `transition()` and leaves an audit entry naming the staff member. The actions need
+    the change permission (the form still edits nothing); viewing needs only view."""
 
     list_display = ("user", "status", "plan", "trial_ends_at", "current_period_end")
     list_filter = ("status",)
@@ -71,7 +72,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
         for line in refused:
             self.message_user(request, f"Refused — {line}", messages.WARNING)
 
-    @admin.action(description=f"Extend the free trial by {TRIAL_EXTENSION_DAYS} days")
+    @admin.action(
+        description=f"Extend the free trial by {TRIAL_EXTENSION_DAYS} days", permissions=["change"]
+    )
     def extend_trial(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         self._each(
             request,
@@ -82,7 +85,10 @@ class SubscriptionAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description=f"Grant {COMPLIMENTARY_DAYS} days of complimentary access")
+    @admin.action(
+        description=f"Grant {COMPLIMENTARY_DAYS} days of complimentary access",
+        permissions=["change"],
+    )
     def grant_complimentary(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         self._each(
             request,
@@ -93,7 +99,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description="Cancel (Stripe: at the period's end; otherwise now)")
+    @admin.action(
+        description="Cancel (Stripe: at the period's end; otherwise now)", permissions=["change"]
+    )
     def cancel(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         self._each(request, queryset, "Canceled", lambda sub: _staff_cancel(sub, request))
 
@@ -155,7 +163,7 @@ class StripeEventAdmin(admin.ModelAdmin):
     readonly_fields = ("stripe_id", "type", "payload", "created", "received_at")
     actions = ["replay"]
 
-    @admin.action(description="Replay the selected events")
+    @admin.action(description="Replay the selected events", permissions=["change"])
     def replay(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
         results = [stripe_event_replay(event_id=e.stripe_id) for e in queryset]
         failed = [e.stripe_id for e in results if e.status == StripeEventStatus.FAILED]

@@ -152,8 +152,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, sessions ------------------------------------------------------------------
 REDIS_URL = env_optional("REDIS_URL")
-
-
 def redis_cache(url: str) -> dict[str, object]:
     """django-redis keeps one client per process (Django's own RedisCache built a new
     client object on every call: ~0.6 ms per read on the hot path). With Redis down every
@@ -167,16 +165,16 @@ def redis_cache(url: str) -> dict[str, object]:
     }
 
 
+# Without Redis: shared by every local process (web, worker), so invalidation reaches them
+# all; add/incr are atomic across processes (the sign-in limiter counts with them).
+LOCAL_CACHE: dict[str, Any] = {
+    "BACKEND": "config.filecache.AtomicFileBasedCache",
+    "LOCATION": str(VAR_DIR / "cache"),
+}
 if REDIS_URL:
     CACHES = {"default": redis_cache(REDIS_URL)}
 else:
-    # Shared by every local process (web, worker), so invalidation reaches them all.
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(VAR_DIR / "cache"),
-        }
-    }
+    CACHES = {"default": LOCAL_CACHE}
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Auth -----------------------------------------------------------------------------

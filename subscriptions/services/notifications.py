@@ -136,6 +136,12 @@ def send(*, kind: str | None = None, user_ids: list[int] | None = None, limit: i
     sent = 0
     with get_connection() as connection:
         for notification in claimed:
+            # Renew the claim message by message: a batch that outlasts the claim timeout
+            # skips what another run has reclaimed meanwhile instead of sending it again.
+            if not Notification.objects.filter(
+                pk=notification.pk, claim=token, status=NotificationStatus.SENDING
+            ).update(claimed_at=timezone.now()):
+                continue
             try:
                 _message(notification, connection).send()
             except Exception as exc:  # SMTP and template errors alike: keep it for ops

@@ -18,8 +18,10 @@ pytestmark = [
 ]
 
 
-def test_racing_gmail_variants_make_one_account_and_one_trial():
-    emails = ["foobar@gmail.com", "Foo.Bar+x@googlemail.com", "f.o.o.bar@gmail.com"]
+EMAILS = ["foobar@gmail.com", "Foo.Bar+x@googlemail.com", "f.o.o.bar@gmail.com"]
+
+
+def race_signups(emails: list[str]) -> list[str]:
     barrier = threading.Barrier(len(emails))
     outcomes: list[str] = []
 
@@ -38,7 +40,25 @@ def test_racing_gmail_variants_make_one_account_and_one_trial():
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    assert sorted(outcomes) == ["created", "email_taken", "email_taken"]
+    return outcomes
+
+
+def test_racing_gmail_variants_make_one_account_and_one_trial():
+    assert sorted(race_signups(EMAILS)) == ["created", "email_taken", "email_taken"]
     assert get_user_model().objects.count() == 1
     assert Subscription.objects.filter(status="trialing").count() == 1
     assert TrialClaim.objects.count() == 1
+
+
+def test_racing_owners_for_a_released_claim_make_one_account_and_one_trial():
+    """A squatter's unverified claim, left behind by an email change, gives way to one
+    of the owner's simultaneous sign-ups only."""
+    squatter = account_signup(email="foobar@gmail.com", password="correct horse battery staple")
+    squatter.email = "mallory@evil.test"
+    squatter.save()
+
+    assert sorted(race_signups(EMAILS)) == ["created", "email_taken", "email_taken"]
+    claim = TrialClaim.objects.select_related("user").get()
+    assert claim.user is not None and claim.user.email in [e.lower() for e in EMAILS]
+    assert get_user_model().objects.count() == 2
+    assert Subscription.objects.filter(status="trialing", user=claim.user).count() == 1

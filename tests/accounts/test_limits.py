@@ -212,3 +212,25 @@ def test_racing_wrong_passwords_pass_the_limit_exactly_five_times():
         thread.join(timeout=30)
     assert outcomes.count("tried") == 5
     assert outcomes.count("throttled") == threads_n - 5
+
+
+def test_allauths_own_paths_share_the_limits(client, settings):
+    """/accounts/signup/ and /accounts/login/ (allauth's mounts) count and answer 429 as
+    /signup/ and /login/ do."""
+    settings.SIGNUP_RATE = "1/hour"
+    first = client.post("/signup/", {"email": "a1@example.org", "password1": GOOD_PASSWORD})
+    assert first.status_code == 302
+    client.logout()
+    again = client.post(
+        "/accounts/signup/", {"email": "a2@example.org", "password1": GOOD_PASSWORD}
+    )
+    assert again.status_code == 429
+    assert User.objects.count() == 1
+
+    UserFactory(email="ann@example.org")
+    for _ in range(5):
+        web_login(client, "ann@example.org")
+    response = client.post(
+        "/accounts/login/", {"login": "ann@example.org", "password": GOOD_PASSWORD}
+    )
+    assert_throttled(response)

@@ -425,3 +425,22 @@ def test_changing_the_password_on_the_web_revokes_api_tokens(client):
     assert response.status_code == 302
     assert api.get("/api/v1/me/").status_code == 401
     assert client.get("/account/").status_code == 200  # this browser stays signed in
+
+
+def test_allauths_own_signup_path_is_ours_too(client, django_capture_on_commit_callbacks):
+    """allauth still mounts /accounts/signup/: a sign-up there is ours (trial, alike answer
+    on a taken address), never allauth's bare one saying "already exists"."""
+    signup(Client(), email="ann@example.org")
+    before = (User.objects.count(), Subscription.objects.count())
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/accounts/signup/", {"email": "ANN@example.org", "password1": "a-long-pass-1234"}
+        )
+    assert_answered_alike_and_owner_told(client, response, "ANN@example.org", before)
+
+    fresh = Client().post(
+        "/accounts/signup/", {"email": "bo@example.org", "password1": "a-long-pass-1234"}
+    )
+    assert fresh.status_code == 302
+    assert Subscription.objects.filter(user__email="bo@example.org").count() == 1

@@ -8,6 +8,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
@@ -157,7 +158,23 @@ def test_load_demo_never_resets_an_existing_accounts_password_or_roles() -> None
     assert not squatter.is_staff and not squatter.is_superuser
     assert users.get(email="reader@masthead.local").check_password("readers-new-pw")
     assert "masthead-admin" not in output and "masthead-reader" not in output
-    assert re.search(r"admin@masthead\.local\s+\(existing account, password unchanged\)", output)
+    assert re.search(r"admin@masthead\.local\s+\(existing account with its own password", output)
+    assert re.search(r"reader@masthead\.local\s+\(existing account with its own password", output)
+
+
+@pytest.mark.django_db
+def test_load_demo_rerun_still_says_how_to_sign_in_without_touching_passwords() -> None:
+    """A second `make run` prints the demo passwords of the accounts that still have
+    them, so a developer can sign in, and changes nothing."""
+    _load()
+    users = get_user_model().objects
+    before = dict(users.values_list("email", "password"))
+
+    output = _load()
+
+    assert dict(users.values_list("email", "password")) == before
+    for account in demo.DEMO_ACCOUNTS:
+        assert re.search(rf"{re.escape(account.email)}\s+{account.password}\s", output)
 
 
 @pytest.mark.django_db
@@ -180,3 +197,15 @@ def test_load_demo_runs_in_production_only_when_told_explicitly(settings: Any) -
 def test_load_demo_rejects_impossible_sizes() -> None:
     with pytest.raises(CommandError):
         _load(publishers=5, publications=3)
+
+
+@pytest.mark.django_db
+def test_demo_accounts_have_verified_addresses(client: Any) -> None:
+    """Nobody was sent a confirmation email for them: the account page must not say so."""
+    _load()
+    for account in demo.DEMO_ACCOUNTS:
+        assert EmailAddress.objects.filter(
+            email=account.email, verified=True, primary=True
+        ).exists()
+    client.login(email="reader@masthead.local", password="masthead-reader")
+    assert "sent you an email" not in client.get("/account/").content.decode()

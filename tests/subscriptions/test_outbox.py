@@ -3,9 +3,15 @@ owes an email once per (reader, kind, period) and one task sends it after commit
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import pytest
+import time_machine
 from django.conf import settings
 from django.core import mail
+from django.core.mail.backends import locmem
 
 from subscriptions.models import Notification, NotificationStatus
 from subscriptions.services import notifications
@@ -56,3 +62,38 @@ def test_nothing_is_sent_before_commit(django_capture_on_commit_callbacks):
         notifications.notify(user_id=user.pk, kind=NotificationKind.DUNNING, period="d")
     assert mail.outbox == []
     assert len(callbacks) == 1
+
+
+class _SlowFirstSend(locmem.EmailBackend):
+    """Django's test outbox; the first message it sends takes longer than a claim lasts,
+    and meanwhile another run of the sender starts (`during_first`)."""
+
+    during_first: list[Callable[[], None]] = []
+
+    def send_messages(self, messages: Any) -> int:
+        while self.during_first:
+            self.during_first.pop()()
+        return super().send_messages(messages)
+
+
+def test_a_run_that_outlasts_its_claim_never_sends_twice(
+    settings, django_capture_on_commit_callbacks
+):
+    """A run whose batch outlasted its claim (a slow mail server) skips the messages
+    another run reclaimed meanwhile: every reader gets one email."""
+    users = UserFactory.create_batch(3)
+    with django_capture_on_commit_callbacks(execute=False):
+        for user in users:
+            notifications.notify(user_id=user.pk, kind=NotificationKind.DUNNING, period="d")
+    settings.EMAIL_BACKEND = f"{__name__}._SlowFirstSend"
+    with time_machine.travel(datetime(2026, 5, 1, 9, 0, tzinfo=UTC), tick=False) as clock:
+
+        def overtaken() -> None:
+            clock.shift(timedelta(seconds=settings.NOTIFICATION_CLAIM_TIMEOUT + 1))
+            notifications.send(user_ids=[user.pk for user in users[1:]])
+
+        _SlowFirstSend.during_first = [overtaken]
+        notifications.send()
+
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in users)
+    assert set(Notification.objects.values_list("status", flat=True)) == {NotificationStatus.SENT}

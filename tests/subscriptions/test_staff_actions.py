@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from config.exceptions import ApplicationError
-from subscriptions.models import AuditEntry, Subscription
+from subscriptions.models import AuditEntry, StripeEvent, Subscription
 from subscriptions.services import complimentary, trials
 from subscriptions.services.transitions import subscription_for_user, transition
 from subscriptions.vocabulary import AuditAction, AuditSource
@@ -122,3 +123,41 @@ def test_staff_cancel_of_a_local_trial_is_the_readers_one_path(client, staff):
     assert sub.status == "canceled"
     entry = AuditEntry.objects.get(subscription=sub, action=AuditAction.TRIAL_CANCELED)
     assert (entry.source, entry.actor_id) == ("ops", staff.pk)
+
+
+@pytest.mark.parametrize("action", ["extend_trial", "grant_complimentary", "cancel"])
+def test_staff_who_may_only_view_subscriptions_cannot_run_the_actions(client, action):
+    """The actions change subscriptions: a staff member with only the view permission
+    sees the list but runs none of them."""
+    viewer = get_user_model().objects.create_user(
+        email="viewer@example.com", password="x", is_staff=True
+    )
+    viewer.user_permissions.add(Permission.objects.get(codename="view_subscription"))
+    client.force_login(viewer)
+    sub = local_trial()
+    before = (sub.status, sub.trial_ends_at)
+    assert client.get(CHANGELIST).status_code == 200
+
+    act(client, action, sub)
+
+    sub.refresh_from_db()
+    assert (sub.status, sub.trial_ends_at) == before
+    assert not AuditEntry.objects.filter(actor=viewer).exists()
+
+
+def test_staff_who_may_only_view_stripe_events_cannot_replay_them(client):
+    viewer = get_user_model().objects.create_user(
+        email="viewer@example.com", password="x", is_staff=True
+    )
+    viewer.user_permissions.add(Permission.objects.get(codename="view_stripeevent"))
+    client.force_login(viewer)
+    event = StripeEvent.objects.create(
+        stripe_id="evt_1", type="customer.subscription.updated", payload={}, created=timezone.now()
+    )
+    changelist = "/admin/subscriptions/stripeevent/"
+    assert client.get(changelist).status_code == 200
+
+    client.post(changelist, {"action": "replay", "_selected_action": [event.pk]}, follow=True)
+
+    event.refresh_from_db()
+    assert event.attempts == 0

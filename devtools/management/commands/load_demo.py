@@ -61,6 +61,11 @@ class Command(BaseCommand):
         for account in demo.DEMO_ACCOUNTS:
             if account in summary.accounts:
                 line = f"{account.password:<20}  {account.role}"
+            elif demo.has_demo_password(account):
+                line = f"{account.password:<20}  {account.role} (existing account)"
             else:
-                line = "(existing account, password unchanged)"
+                line = (
+                    "(existing account with its own password; "
+                    f"`manage.py changepassword {account.email}` sets a new one)"
+                )
             self.stdout.write(f"  {account.email:<{width}}  {line}")
