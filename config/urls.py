@@ -12,6 +12,9 @@ def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> Json
     return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
 
 
+# Deleting many rows at once from a list page is too easy to do by mistake: off everywhere.
+admin.site.disable_action("delete_selected")
+
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("articles.api_urls")),
     path("", include("accounts.api_urls")),
@@ -23,6 +26,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("ops/", include("ops.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "knox",
     "articles",
     "subscriptions",
+    "ops",
 ]
 
 MIDDLEWARE = [
