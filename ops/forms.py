@@ -16,7 +16,11 @@ class ConfirmForm(forms.Form):
         max_length=2000,
         help_text="Why: kept in the audit log with your name.",
     )
-    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    key = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=64,
+        error_messages={"required": "This form has expired: open it again."},
+    )
 
     @staticmethod
     def fresh_key() -> str:
@@ -30,7 +34,8 @@ class ExtendTrialForm(ConfirmForm):
 
 class ComplimentaryForm(ConfirmForm):
     until = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Full access through the end of this day (UTC). Format YYYY-MM-DD.",
     )
     field_order = ["until", "reason", "key"]

@@ -121,12 +121,7 @@ def _perform(
             )
             sub = None
             if subscription_id is not None:
-                sub = (
-                    Subscription.objects.select_for_update()
-                    .select_related("plan")
-                    .filter(pk=subscription_id)
-                    .first()
-                )
+                sub = Subscription.objects.select_for_update().filter(pk=subscription_id).first()
                 if sub is None:
                     raise _refuse("There is no such subscription.", "not_found")
                 if sub.user_id is None:
