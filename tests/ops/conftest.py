@@ -11,6 +11,10 @@ from subscriptions.models import Subscription
 from subscriptions.services.transitions import subscription_for_user, transition
 from tests.factories import PublisherFactory, UserFactory
 
+# The Stripe double's fixtures (the process, `double`, `relay`), shared with these tests.
+from tests.subscriptions.conftest import stripe_double_process  # noqa: F401
+from tests.subscriptions.test_stripe_double import double, relay  # noqa: F401
+
 
 @pytest.fixture
 def ops_user():

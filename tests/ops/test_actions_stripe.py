@@ -9,15 +9,7 @@ import pytest
 
 from subscriptions.models import Payment, StaffAction, Subscription
 from subscriptions.services import staff_actions
-from tests.subscriptions.conftest import stripe_double_process  # noqa: F401 - a fixture
-from tests.subscriptions.test_stripe_double import (  # noqa: F401 - fixtures
-    double,
-    invoices_of,
-    reader,
-    relay,
-    sub_of,
-    subscribe,
-)
+from tests.subscriptions.test_stripe_double import invoices_of, reader, sub_of, subscribe
 
 pytestmark = pytest.mark.django_db
 
