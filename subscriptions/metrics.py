@@ -129,12 +129,13 @@ def subscribers_by_state(*, now: datetime | None = None) -> list[tuple[str, int]
     counts = Subscription.objects.aggregate(
         trialing=Count("pk", filter=Q(status=S.TRIALING)),
         active=Count("pk", filter=Q(status=S.ACTIVE)),
-        past_due_grace=Count("pk", filter=Q(status=S.PAST_DUE, past_due_since__gt=grace_start)),
-        past_due_over=Count(
+        # As entitlement_of(): an unknown start counts as in grace.
+        past_due_grace=Count(
             "pk",
             filter=Q(status=S.PAST_DUE)
-            & (Q(past_due_since__lte=grace_start) | Q(past_due_since__isnull=True)),
+            & (Q(past_due_since__gt=grace_start) | Q(past_due_since__isnull=True)),
         ),
+        past_due_over=Count("pk", filter=Q(status=S.PAST_DUE, past_due_since__lte=grace_start)),
         comp=Count(
             "pk",
             filter=Q(status=S.COMPLIMENTARY)
