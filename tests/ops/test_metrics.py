@@ -283,15 +283,14 @@ def independent_mrr(history: list[tuple[int, datetime, str, str]], when: datetim
 def test_opening_plus_movements_is_closing_for_any_history_and_period(plans, steps, cut):
     with transaction.atomic():
         subs = [new_sub(START) for _ in range(4)]
-        current = {i: ("none", None) for i in range(4)}
+        current = dict.fromkeys(range(4), "none")
         applied: list[tuple[int, datetime, str, str]] = []
         for index, minutes, status, code in sorted(steps, key=lambda s: s[1]):
-            before_status, before_plan = current[index]
-            if status != before_status and status not in ALLOWED[before_status]:
+            if status != current[index] and status not in ALLOWED[current[index]]:
                 continue
             when = START + timedelta(minutes=minutes)
             move(subs[index], status, when, plan=plans[code])
-            current[index] = (status, code)
+            current[index] = status
             applied.append((index, when, status, code))
         first = START.date() + timedelta(days=min(cut))
         last = START.date() + timedelta(days=max(cut))
