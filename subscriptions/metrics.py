@@ -225,8 +225,9 @@ def churn_by_month(period: Period) -> list[dict[str, Any]]:
             contraction=Sum(F("before") - F("after"), filter=Q(movement=M.CONTRACTION)),
             logos=Count("subscription", filter=Q(movement=M.CHURNED), distinct=True),
         )
-        opening_paying = paying_at(start)
-        opening_mrr = mrr_at(start)
+        known = snapshot_before(month)
+        opening_paying = known["paying"] if known else paying_at(start)
+        opening_mrr = known["mrr"] if known else mrr_at(start)
         churned = int(lost["churned"] or 0)
         contraction = int(lost["contraction"] or 0)
         rows.append(
@@ -308,6 +309,43 @@ def operations_health() -> dict[str, Any]:
 def figures_at(at: datetime) -> dict[str, Any]:
     """What a daily snapshot keeps: the figures just before `at` (a day's end)."""
     return {"mrr": mrr_at(at), "paying": paying_at(at), "states": states_at(at)}
+
+
+def figures_next(figures: dict[str, Any], *, start: datetime, end: datetime) -> dict[str, Any]:
+    """The figures at `end` from those at `start` and what happened between: each audit
+    entry moves one subscription from its `from_status` to its `to_status` (the
+    transition service writes them as a chain), each new subscription starts in `none`,
+    each MRR change adds its delta and, crossing zero, a paying subscription. Equal to
+    `figures_at(end)` and far cheaper: a back-fill costs three small queries a day."""
+    states = dict(figures["states"])
+    created = Subscription.objects.filter(created_at__gte=start, created_at__lt=end).count()
+    states[S.NONE] = states.get(S.NONE, 0) + created
+    moves = (
+        AuditEntry.objects.filter(at__gte=start, at__lt=end)
+        .exclude(from_status=F("to_status"))
+        .values("from_status", "to_status")
+        .annotate(n=Count("pk"))
+    )
+    for row in moves:
+        source = row["from_status"] or S.NONE
+        states[source] = states.get(source, 0) - row["n"]
+        states[row["to_status"]] = states.get(row["to_status"], 0) + row["n"]
+    changes = MrrChange.objects.filter(at__gte=start, at__lt=end).aggregate(
+        delta=Sum(F("after") - F("before")),
+        started=Count("pk", filter=Q(before=0)),
+        stopped=Count("pk", filter=Q(after=0)),
+    )
+    return {
+        "mrr": figures["mrr"] + int(changes["delta"] or 0),
+        "paying": figures["paying"] + changes["started"] - changes["stopped"],
+        "states": states,
+    }
+
+
+def snapshot_before(day: date) -> dict[str, Any] | None:
+    """The figures at the start of `day`, when the snapshot of the day before exists."""
+    row = MetricSnapshot.objects.filter(day=day - timedelta(days=1)).first()
+    return row.figures if row is not None else None
 
 
 def snapshots(period: Period) -> list[MetricSnapshot]:

@@ -177,7 +177,12 @@ def test_snapshot_job_backfills_is_idempotent_and_agrees_with_the_history(novemb
     oct31 = MetricSnapshot.objects.get(day=date(2026, 10, 31))
     assert oct31.figures["mrr"] == 6833
     figures = {s.day: s.figures for s in MetricSnapshot.objects.all()}
+    for day, carried in figures.items():  # carried day to day = computed from scratch
+        assert carried == metrics.figures_at(metrics.day_start(day + timedelta(days=1))), day
     assert snapshots_catch_up(now=at(12, 1, 3)) == 1  # only yesterday is redone
+    assert {s.day: s.figures for s in MetricSnapshot.objects.all()} == figures
+    MetricSnapshot.objects.filter(day__in=[date(2026, 11, 10), date(2026, 11, 11)]).delete()
+    assert snapshots_catch_up(now=at(12, 1, 3)) == 3  # the two missing days, and yesterday
     assert {s.day: s.figures for s in MetricSnapshot.objects.all()} == figures
     trend = metrics.trend(NOV)
     assert trend["mrr"][0] == 6833 and trend["mrr"][-1] == 7000
@@ -212,6 +217,8 @@ def test_dashboard_shows_the_figures_and_explains_them(ops_client, november):
     html = page.content.decode()
     assert page.context["bridge"].opening == 6833
     assert page.context["bridge"].closing == 7000
+    (nov,) = page.context["churn"]  # its opening figures now read from the 31 Oct snapshot
+    assert (nov["opening_paying"], nov["opening_mrr"], nov["churned_logos"]) == (6, 6833, 2)
     for text in [
         "Opening MRR",
         ">6833<",
