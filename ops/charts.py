@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 560, 220
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 64, 12, 14, 30
+LEGEND_STEP = 92
 COLOURS = ("#1d4ed8", "#b91c1c", "#15803d", "#a16207", "#7c3aed", "#0e7490", "#525252")
 
 
@@ -73,8 +74,9 @@ def line_chart(
             f"<title>{escape(name)}</title></polyline>"
         )
         body.append(
-            f'<text x="{PAD_LEFT + 8 + 110 * index}" y="{PAD_TOP + 10}" fill="{colour}" '
-            f'font-family="system-ui, sans-serif" font-size="11">{escape(name)}</text>'
+            f'<text x="{PAD_LEFT + 8 + LEGEND_STEP * index}" y="{PAD_TOP + 10}" '
+            f'fill="{colour}" font-family="system-ui, sans-serif" font-size="11">'
+            f"{escape(name)}</text>"
         )
     return _frame(title, lo, hi, labels, body)
 
@@ -99,3 +101,27 @@ def bar_chart(title: str, bars: Sequence[tuple[str, int]]) -> SafeString:
             f"<title>{escape(label)}: {value:,}</title></rect>"
         )
     return _frame(title, lo, hi, [label for label, _ in bars], body)
+
+
+def hbar_chart(title: str, bars: Sequence[tuple[str, int]]) -> SafeString:
+    """Horizontal bars, for long labels (one row each, the label on the left)."""
+    row, left, right = 22, 170, 60
+    height = PAD_TOP + row * len(bars) + 6
+    top = max([v for _, v in bars] + [1])
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+        f'width="{WIDTH}" height="{height}" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        '<g font-family="system-ui, sans-serif" font-size="12" fill="#111827">',
+    ]
+    for i, (label, value) in enumerate(bars):
+        y = PAD_TOP + i * row
+        width = (WIDTH - left - right) * max(value, 0) / top
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 14}" text-anchor="end">{escape(label)}</text>'
+            f'<rect x="{left}" y="{y + 3}" width="{width:.1f}" height="{row - 6}" '
+            f'fill="{COLOURS[0]}"><title>{escape(label)}: {value:,}</title></rect>'
+            f'<text x="{left + width + 6:.1f}" y="{y + 14}">{value:,}</text>'
+        )
+    parts.append("</g></svg>")
+    return mark_safe("".join(parts))

@@ -64,7 +64,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "problem": problem,
         "definitions": metrics.DEFINITIONS,
         "states": states,
-        "states_chart": charts.bar_chart("Subscribers by state", states),
+        "states_chart": charts.hbar_chart("Subscribers by state", states),
         "bridge": bridge,
         "movements": movement_bars,
         "movements_chart": charts.bar_chart(
@@ -139,7 +139,13 @@ def subscriber(request: HttpRequest, subscription_id: int) -> HttpResponse:
     return render(
         request,
         "ops/subscriber.html",
-        {"story": story, "actions": ACTIONS.values()},
+        {
+            "story": story,
+            "available": [a for a in ACTIONS.values() if not a.unavailable(story)],
+            "unavailable": [
+                (a, a.unavailable(story)) for a in ACTIONS.values() if a.unavailable(story)
+            ],
+        },
     )
 
 
@@ -151,6 +157,41 @@ class Action:
     form: type[forms.ConfirmForm]
     perform: Callable[..., staff_actions.Done]
     explain: str
+    unavailable: Callable[[timeline.Subscriber], str]  # why not now, or ""
+
+
+LIVE = {"trialing", "active", "past_due"}
+
+
+def _billed(story: timeline.Subscriber) -> bool:
+    sub = story.subscription
+    return bool(sub.stripe_subscription_id) and sub.status in LIVE
+
+
+def _why_not_extend(story: timeline.Subscriber) -> str:
+    return "" if story.subscription.status == "trialing" else "not in a trial"
+
+
+def _why_not_comp(story: timeline.Subscriber) -> str:
+    return "billed in Stripe: cancel first" if _billed(story) else ""
+
+
+def _why_not_cancel(story: timeline.Subscriber) -> str:
+    if _billed(story) or story.subscription.status in ("trialing", "complimentary"):
+        return ""
+    return "nothing to cancel"
+
+
+def _why_not_refund(story: timeline.Subscriber) -> str:
+    return "" if story.payments_left_to_refund > 0 else "no payment left to refund"
+
+
+def _why_not_resync(story: timeline.Subscriber) -> str:
+    return "" if story.subscription.stripe_subscription_id else "not in Stripe"
+
+
+def _why_not_resend(story: timeline.Subscriber) -> str:
+    return "" if story.emails_owed else "no email owed"
 
 
 def _extend(sub_id: int, data: dict[str, Any], **common: Any) -> staff_actions.Done:
@@ -191,6 +232,7 @@ ACTIONS: dict[str, Action] = {
             forms.ExtendTrialForm,
             _extend,
             "Pushes the trial's end N days later (in Stripe too when the trial is billed there).",
+            _why_not_extend,
         ),
         Action(
             "grant-complimentary",
@@ -199,6 +241,7 @@ ACTIONS: dict[str, Action] = {
             forms.ComplimentaryForm,
             _comp,
             "Full access without payment until a date. Not for readers billed in Stripe.",
+            _why_not_comp,
         ),
         Action(
             "cancel",
@@ -207,6 +250,7 @@ ACTIONS: dict[str, Action] = {
             forms.CancelForm,
             _cancel,
             "Through Stripe when billed there: now, or at the end of the paid period.",
+            _why_not_cancel,
         ),
         Action(
             "refund",
@@ -215,6 +259,7 @@ ACTIONS: dict[str, Action] = {
             forms.RefundForm,
             _refund,
             "Refunds all or part of the last payment through Stripe.",
+            _why_not_refund,
         ),
         Action(
             "resync",
@@ -223,6 +268,7 @@ ACTIONS: dict[str, Action] = {
             forms.ConfirmForm,
             _resync,
             "Reads the subscription from Stripe and makes ours say the same.",
+            _why_not_resync,
         ),
         Action(
             "resend-email",
@@ -231,6 +277,7 @@ ACTIONS: dict[str, Action] = {
             forms.ResendEmailForm,
             _resend,
             "Sends now an email we owe this reader (pending or failed).",
+            _why_not_resend,
         ),
     )
 }

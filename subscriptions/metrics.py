@@ -43,7 +43,8 @@ DEFINITIONS = {
     "(higher plan), contraction (lower plan), churned (revenue ended), reactivated "
     "(revenue again after it had ended). Opening + movements = closing, exactly.",
     "conversion": "Readers whose trial started in the week (Monday, UTC) and how many of "
-    "them have paid since (any MRR recorded after the trial started).",
+    "them have paid since (any MRR recorded after the trial started); the latest two "
+    "weeks are still in their fourteen-day trials.",
     "churn": "Per calendar month: logo churn = subscriptions whose revenue ended in the "
     "month ÷ subscriptions paying at its start; revenue churn = MRR lost to churn and "
     "contraction in the month ÷ MRR at its start.",

@@ -159,6 +159,8 @@ class Subscriber:
     customer: BillingCustomer | None
     claim: TrialClaim | None
     walls_total: int
+    payments_left_to_refund: int  # minor units of the last payment not refunded yet
+    emails_owed: int
     items: list[TimelineItem]
     stripe_links: dict[str, str | None]
 
@@ -273,6 +275,7 @@ def subscriber_timeline(*, subscription_id: int) -> Subscriber | None:
     for entry in AuditEntry.objects.filter(subscription=sub).select_related("actor"):
         items.append(_state_item(entry))
     walls_total = 0
+    last_payment_left = 0
     if user is not None:
         walls = ReadEvent.objects.filter(user=user, granted=False)
         walls_total = walls.count()
@@ -285,7 +288,10 @@ def subscriber_timeline(*, subscription_id: int) -> Subscriber | None:
                     detail=f"“{wall.article.title}” ({wall.level}, {wall.channel})",
                 )
             )
-        for payment in Payment.objects.filter(user=user):
+        payments = list(Payment.objects.filter(user=user).order_by("paid_at", "id"))
+        if payments:
+            last_payment_left = payments[-1].amount - payments[-1].refunded
+        for payment in payments:
             refunded = f", {payment.refunded} refunded" if payment.refunded else ""
             items.append(
                 TimelineItem(
@@ -331,6 +337,8 @@ def subscriber_timeline(*, subscription_id: int) -> Subscriber | None:
         customer=customer,
         claim=claim,
         walls_total=walls_total,
+        payments_left_to_refund=last_payment_left,
+        emails_owed=len(owed_emails(user_id=user.pk if user else None)),
         items=items,
         stripe_links={
             "customer": stripe_url(customer.stripe_customer_id if customer else None),

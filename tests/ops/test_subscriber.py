@@ -184,9 +184,14 @@ def test_subscriber_page_shows_the_timeline_and_links(ops_client, reader):
         "SMTP down",
         "https://dashboard.stripe.com/test/subscriptions/sub_foo",
         "https://dashboard.stripe.com/test/invoices/in_1",
-        "Extend the trial",
     ]:
         assert text in html, text
+    # Only what applies is offered; the rest says why not.
+    assert f"/ops/subscribers/{sub.pk}/refund/" in html
+    assert f"/ops/subscribers/{sub.pk}/resend-email/" in html  # the failed email
+    assert f"/ops/subscribers/{sub.pk}/extend-trial/" not in html
+    assert "Extend the trial (not in a trial)" in html
+    assert "Grant complimentary access (billed in Stripe: cancel first)" in html
     assert html.index("Signed up") < html.index("trial:start") < html.index("Payment received")
 
 
