@@ -88,3 +88,8 @@ if [ -n "${DATABASE_URL:-}" ] && [ "${BENCH_JOBS:-1}" = "1" ]; then
   echo "== jobs benchmark"
   $PY bench/jobs_bench.py | tee -a bench/RESULTS.md
 fi
+
+if [ -n "${DATABASE_URL:-}" ] && [ "${BENCH_OPS:-1}" = "1" ]; then
+  echo "== ops dashboard benchmark"
+  $PY bench/ops_dashboard.py | tee -a bench/RESULTS.md
+fi
