@@ -36,7 +36,8 @@ from articles.models import (
 )
 from articles.services import sanitise_body
 from subscriptions import paywall
-from subscriptions.models import Plan, PlanInterval
+from subscriptions.models import Plan, PlanInterval, Subscription
+from subscriptions.services.trials import trial_start
 
 SEED = 2026
 DEFAULT_PUBLISHERS = 30
@@ -404,7 +405,7 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("admin@masthead.local", "masthead-admin", "superuser"),
     DemoAccount("ops@masthead.local", "masthead-ops", "ops (staff, group 'ops')"),
     DemoAccount("publisher@masthead.local", "masthead-publisher", "publisher staff"),
-    DemoAccount("reader@masthead.local", "masthead-reader", "reader"),
+    DemoAccount("reader@masthead.local", "masthead-reader", "reader (in a free trial)"),
 )
 
 DEMO_PLANS: tuple[dict[str, Any], ...] = (
@@ -895,6 +896,10 @@ def ensure_accounts(publisher: Publisher) -> tuple[DemoAccount, ...]:
             user.save()
         users[account.email] = user
     users["ops@masthead.local"].groups.add(ops_group)
+    reader = users["reader@masthead.local"]
+    if not Subscription.objects.filter(user=reader).exists():
+        # A running trial, so the ops dashboard has a reader to find and help.
+        trial_start(user=reader)
     PublisherStaff.objects.get_or_create(
         user=users["publisher@masthead.local"], publisher=publisher
     )
