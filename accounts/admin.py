@@ -7,8 +7,10 @@ from .models import TrialClaim, User
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ("email",)
-    list_display = ("email", "is_staff", "is_active", "date_joined")
+    list_display = ("email", "is_staff", "is_active", "date_joined", "last_login")
+    list_filter = ("is_staff", "is_superuser", "is_active", "groups")
     search_fields = ("email",)
+    date_hierarchy = "date_joined"
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Name", {"fields": ("first_name", "last_name")}),
@@ -21,6 +23,8 @@ class UserAdmin(BaseUserAdmin):
 @admin.register(TrialClaim)
 class TrialClaimAdmin(admin.ModelAdmin):
     list_display = ("claimed_at", "user", "article_slug")
+    list_select_related = ("user",)
+    date_hierarchy = "claimed_at"
     search_fields = ("user__email", "article_slug")
     raw_id_fields = ("user", "article")
     readonly_fields = ("identity_hash", "claimed_at")
