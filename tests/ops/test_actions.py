@@ -300,3 +300,37 @@ def test_replay_a_failed_webhook_event(ops_client, settings):
     assert again.status_code == 400
     assert b"Only a failed or pending event" in again.content
     assert ops_client.get("/ops/events/evt_nope/replay/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_submits_of_one_form_do_one_thing(ops_user, reader):
+    """Both requests race past the early check; the unique key lets one through."""
+    import threading
+
+    from django.db import connection
+
+    sub = local_trial(reader)
+    ends = sub.trial_ends_at
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def submit() -> None:
+        try:
+            start.wait()
+            staff_actions.trial_extend(
+                subscription_id=sub.pk, days=2, reason="race", actor=ops_user, key="one-form"
+            )
+            outcomes.append("done")
+        except staff_actions.AlreadyDone:
+            outcomes.append("already")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["already", "done"]
+    assert Subscription.objects.get(pk=sub.pk).trial_ends_at == ends + timedelta(days=2)
+    assert StaffAction.objects.count() == 1
