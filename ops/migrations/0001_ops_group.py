@@ -27,10 +27,11 @@ EXTRA = {
 def grant(apps, schema_editor):
     from django.contrib.auth.management import create_permissions
 
-    for config in apps.get_app_configs():
-        config.models_module = True
+    for config in apps.get_app_configs():  # permissions are made after migrations: now
+        original = getattr(config, "models_module", None)
+        config.models_module = original or True
         create_permissions(config, apps=apps, verbosity=0)
-        config.models_module = None
+        config.models_module = original
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     group, _ = Group.objects.get_or_create(name="ops")

@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from subscriptions.models import StaffAction, Subscription
 from subscriptions.services.trials import trial_start
 from tests.factories import UserFactory
+from tests.ops.conftest import ensure_ops_group
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -30,7 +30,7 @@ def sign_in(page, live_server, email: str, next_path: str) -> None:
 
 def test_ops_finds_a_reader_reads_the_timeline_and_extends_the_trial(live_server, browser, page):
     ops = UserFactory(email="ops@masthead.local", password=PASSWORD, is_staff=True)
-    ops.groups.add(Group.objects.get(name="ops"))
+    ops.groups.add(ensure_ops_group())
     reader = UserFactory(email="Jane.Doe@gmail.com", password=PASSWORD)
     trial_start(user=reader, now=timezone.now() - timedelta(days=11))  # three days left
     ends = Subscription.objects.get(user=reader).trial_ends_at

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
@@ -16,10 +18,23 @@ from tests.subscriptions.conftest import stripe_double_process  # noqa: F401
 from tests.subscriptions.test_stripe_double import double, relay  # noqa: F401
 
 
+def ensure_ops_group() -> Group:
+    """The `ops` group as its data migration makes it (run again here: a transactional
+    test elsewhere flushes the database, and the group with it)."""
+    migration = importlib.import_module("ops.migrations.0001_ops_group")
+    migration.grant(django_apps, None)
+    return Group.objects.get(name="ops")
+
+
 @pytest.fixture
-def ops_user():
+def ops_group() -> Group:
+    return ensure_ops_group()
+
+
+@pytest.fixture
+def ops_user(ops_group):
     user = UserFactory(email="ops@masthead.local", is_staff=True)
-    user.groups.add(Group.objects.get(name="ops"))  # made, with its permissions, by a migration
+    user.groups.add(ops_group)
     return user
 
 

@@ -4,7 +4,6 @@ reader or publisher staff gets 403; anonymous visitors are sent to sign in."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 
 from ops.views import ACTIONS
 from subscriptions.models import StaffAction, StripeEvent, Subscription
@@ -97,9 +96,9 @@ def test_others_get_403_and_change_nothing(client, who, trial_sub, failed_event,
     assert not StaffAction.objects.exists()
 
 
-def test_a_deactivated_ops_account_is_signed_out(client, trial_sub, failed_event):
+def test_a_deactivated_ops_account_is_signed_out(client, trial_sub, failed_event, ops_group):
     user = UserFactory(is_staff=True, is_active=False)
-    user.groups.add(Group.objects.get(name="ops"))
+    user.groups.add(ops_group)
     client.force_login(user)
     for url in pages(trial_sub, failed_event):
         assert client.get(url).status_code == 302, url
@@ -116,11 +115,13 @@ def test_ops_and_superusers_see_every_page(client, who, trial_sub, failed_event,
         assert client.get(url).status_code == 200, url
 
 
-def test_an_ops_member_without_an_action_permission_gets_403(client, trial_sub, failed_event):
-    """The group's permissions decide each action: a custom group without them is refused."""
+def test_an_ops_member_without_an_action_permission_gets_403(
+    client, trial_sub, failed_event, ops_group
+):
+    """The group's permissions decide each action: a group without one is refused it."""
     user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name="ops"))
-    group = Group.objects.get(name="ops")
+    user.groups.add(ops_group)
+    group = ops_group
     group.permissions.remove(*group.permissions.filter(codename="extend_trial"))
     client.force_login(user)
     url = f"/ops/subscribers/{trial_sub.pk}/extend-trial/"
