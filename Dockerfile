@@ -9,7 +9,7 @@ COPY subscriptions ./subscriptions
 COPY templates ./templates
 COPY manage.py ./
 RUN pip install --no-cache-dir . && \
-    SECRET_KEY=build-only python manage.py collectstatic --noinput -v 0
+    SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" python manage.py collectstatic --noinput -v 0
 RUN useradd --create-home masthead && mkdir -p /app/var && chown masthead /app/var
 USER masthead
 EXPOSE 8000

@@ -9,10 +9,10 @@ from allauth.core import context as allauth_context
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.sites.shortcuts import get_current_site
 from django.db import transaction
-from django.forms import BaseForm
+from django.forms import BaseForm, ValidationError
 from django.http import HttpRequest
 
-from . import services, tasks
+from . import limits, services, tasks
 from .models import User
 
 
@@ -40,6 +40,37 @@ class AccountAdapter(DefaultAccountAdapter):
             assert isinstance(saved, User)
             services.signup_complete(user=saved, from_article_slug=attribution_slug(request))
         return saved
+
+    def authenticate(self, request: HttpRequest, **credentials: Any) -> AbstractBaseUser | None:
+        """Web sign-in (and re-authentication) through the one limiter (`accounts.limits`,
+        shared with the API and the admin); allauth's own `login_failed` limit is off."""
+        email = str(credentials.get("email") or credentials.get("username") or "")
+        try:
+            attempt = limits.signin_begin(email=email, address=limits.client_address(request))
+        except limits.Throttled as exc:
+            raise ValidationError(
+                self.error_messages["too_many_login_attempts"],
+                code=limits.THROTTLED_CODE,
+                params={"wait": exc.wait},
+            ) from None
+        user = super().authenticate(request, **credentials)
+        if user is not None:
+            attempt.succeeded()
+        return user
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """allauth's remaining limits (password reset, login page) see the same client
+        address as ours and DRF's: one NUM_PROXIES for all."""
+        return limits.client_address(request)
+
+    def confirm_email(self, request: HttpRequest, email_address: Any) -> bool:
+        """A verified address makes the reader's trial claim on it bind for good."""
+        confirmed = bool(super().confirm_email(request, email_address))
+        if confirmed:
+            user = email_address.user
+            assert isinstance(user, User)
+            services.trial_claim_verify(user=user, email=email_address.email)
+        return confirmed
 
     def set_password(self, user: AbstractBaseUser, password: str) -> None:
         """Password changed or reset on the web: the app's API tokens stop working too."""

@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from .forms import AdminLoginForm
 from .models import TrialClaim, User
+
+# The admin's sign-in counts in the one limiter; accounts.views.admin_login answers 429.
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)
@@ -22,9 +26,9 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(TrialClaim)
 class TrialClaimAdmin(admin.ModelAdmin):
-    list_display = ("claimed_at", "user", "article_slug")
+    list_display = ("claimed_at", "user", "verified_at", "article_slug")
     list_select_related = ("user",)
     date_hierarchy = "claimed_at"
     search_fields = ("user__email", "article_slug")
     raw_id_fields = ("user", "article")
-    readonly_fields = ("identity_hash", "claimed_at")
+    readonly_fields = ("identity_hash", "claimed_at", "verified_at")

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from config.exceptions import ApplicationError
 from subscriptions import paywall
 
-from . import selectors, services
+from . import limits, selectors, services
 from .models import User
 from .serializers import (
     CredentialsSerializer,
@@ -26,7 +26,7 @@ from .serializers import (
     TokenUserSerializer,
     UserSerializer,
 )
-from .throttling import FailureLimiter, SignupRateThrottle, client_address
+from .throttling import SignupThrottle
 
 BAD_CREDENTIALS = "That email and password do not match an account."
 
@@ -40,7 +40,7 @@ class SignupView(APIView):
 
     authentication_classes: list[type] = []
     permission_classes: list[type] = []
-    throttle_classes = [SignupRateThrottle]
+    throttle_classes = [SignupThrottle]
 
     @extend_schema(
         request=inline_serializer(
@@ -85,19 +85,16 @@ class LoginView(APIView):
         data = CredentialsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         email = data.validated_data["email"]
-        limiter = FailureLimiter(email=email, address=client_address(request))
-        wait = limiter.wait()
-        if wait is not None:
-            raise exceptions.Throttled(
-                wait=wait, detail="Too many failed sign-ins. Try again later."
-            )
+        try:
+            attempt = limits.signin_begin(email=email, address=limits.client_address(request))
+        except limits.Throttled as exc:
+            raise exceptions.Throttled(wait=exc.wait, detail=limits.SIGNIN_THROTTLED) from None
         user = authenticate(
             request._request, username=email, password=data.validated_data["password"]
         )
         if not isinstance(user, User):
-            limiter.record_failure()
             raise ApplicationError(BAD_CREDENTIALS, code="invalid_credentials")
-        limiter.record_success()
+        attempt.succeeded()
         token = services.api_token_create(user=user)
         paywall.adopt_anonymous_meter(request=request, user_id=user.pk)
         return Response({"token": token, "user": _user_payload(user)})

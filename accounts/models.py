@@ -9,6 +9,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 
+from .identity import identity_hash
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -41,7 +43,6 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", max_length=254, unique=True)
-    welcome_email_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -84,9 +85,28 @@ class TrialClaim(models.Model):
         help_text="The article whose wall started the trial (attribution).",
     )
     article_slug = models.CharField(max_length=200, blank=True)
+    verified_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the claiming account verified the address: from then on the claim "
+        "binds for good.",
+    )
 
     class Meta:
         ordering = ["-claimed_at"]
 
     def __str__(self) -> str:
         return f"trial claim {self.identity_hash[:10]}… ({self.user or 'deleted reader'})"
+
+    def binds(self) -> bool:
+        """Does this claim still keep the address's person from another trial?
+
+        A verified address does, for good (even after the account is deleted). An
+        unverified one only while its account still holds the address: then the owner
+        recovers that account by a password reset. An unverified claim whose account left
+        the address (changed its email, was deleted) proves nothing and gives way, so
+        signing up with someone else's address cannot lock its owner out.
+        """
+        if self.verified_at is not None:
+            return True
+        return self.user is not None and identity_hash(self.user.email) == self.identity_hash

@@ -16,13 +16,17 @@ from .models import TrialClaim, User
 
 
 def email_in_use(*, email: str) -> bool:
-    """True when a live account has this address, or one of its normalised variants
-    (case; Gmail dots, googlemail.com and `+tag`) claimed a trial."""
+    """True when a live account has this address, or a live account's trial claim on one
+    of its normalised variants (case, Gmail dots, `+tag`, quoting, IDN) still binds — an
+    unverified claim whose account left the address does not (`TrialClaim.binds`)."""
     if User.objects.filter(email__iexact=email.strip()).exists():
         return True
-    return TrialClaim.objects.filter(
-        identity_hash=identity_hash(email), user__isnull=False
-    ).exists()
+    claim = (
+        TrialClaim.objects.filter(identity_hash=identity_hash(email), user__isnull=False)
+        .select_related("user")
+        .first()
+    )
+    return claim is not None and claim.binds()
 
 
 def trial_days_left(sub: Subscription | None, *, now: datetime) -> int | None:
@@ -62,10 +66,7 @@ def _can_subscribe(sub: Subscription | None) -> bool:
     complimentary access."""
     if sub is None:
         return True
-    live = {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
-    if sub.status == SubscriptionStatus.COMPLIMENTARY:
-        return False
-    return not (sub.stripe_subscription_id and sub.status in live)
+    return sub.status != SubscriptionStatus.COMPLIMENTARY and not sub.billed_by_stripe
 
 
 def _status_in_words(sub: Subscription | None, *, entitled: bool) -> str:
@@ -82,3 +83,32 @@ def _email_verified(user: User) -> bool:
     return EmailAddress.objects.filter(
         user_id=user.pk, email__iexact=user.email, verified=True
     ).exists()
+
+
+EMAIL_MATCH_LIMIT = 50
+PARTIAL_EMAIL = "part of the email"
+
+
+def readers_matching_email(*, query: str) -> dict[int, str]:
+    """Accounts for an ops search, by how they matched: the address in any case, the same
+    person (any Gmail dot/+tag/googlemail.com variant, through their trial claim), or a
+    part of the address. {user id: how}, at most EMAIL_MATCH_LIMIT."""
+    q = query.strip()[:254]
+    if not q:
+        return {}
+    hits: dict[int, str] = {}
+    for pk in User.objects.filter(email__iexact=q).values_list("pk", flat=True):
+        hits[pk] = "email"
+    if "@" in q:
+        claim = TrialClaim.objects.filter(identity_hash=identity_hash(q)).first()
+        if claim is not None and claim.user_id:
+            hits.setdefault(claim.user_id, "same person (normalised email)")
+    partial = User.objects.filter(email__icontains=q).order_by("pk")
+    for pk in partial.values_list("pk", flat=True)[:EMAIL_MATCH_LIMIT]:
+        hits.setdefault(pk, PARTIAL_EMAIL)
+    return dict(list(hits.items())[:EMAIL_MATCH_LIMIT])
+
+
+def trial_claim_of(*, user_id: int) -> TrialClaim | None:
+    """The reader's trial claim, with the article whose wall started it."""
+    return TrialClaim.objects.filter(user_id=user_id).select_related("article").first()

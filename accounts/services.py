@@ -4,23 +4,91 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from knox.models import AuthToken
 
 from config.exceptions import ApplicationError
 from subscriptions import paywall
 from subscriptions.models import Subscription, SubscriptionStatus
-from subscriptions.services.trials import EmailAlreadyRegistered, TrialAlreadyUsed, trial_start
+from subscriptions.services.notifications import WELCOME_PERIOD, notify
+from subscriptions.services.trials import TrialAlreadyUsed, trial_start
+from subscriptions.vocabulary import NotificationKind
 
-from . import selectors, tasks
-from .models import User
+from . import selectors
+from .identity import identity_hash
+from .models import TrialClaim, User
 
 MAX_EMAIL_LENGTH = 254
+
+
+class EmailAlreadyRegistered(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__(
+            "An account already exists for this email address. Sign in instead.",
+            code="email_taken",
+        )
+
+
+def reader_trial_start(
+    *, user: User, from_article_slug: str | None = None, now: datetime | None = None
+) -> Subscription:
+    """Start the reader's free trial, once per person: the subscription's trial
+    (`subscriptions.services.trials.trial_start`) and the person's TrialClaim, all or
+    nothing. Raises TrialAlreadyUsed / EmailAlreadyRegistered when this person (by
+    normalised email) had a trial before."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        sub = trial_start(user=user, from_article_slug=from_article_slug, now=now)
+        _trial_claim(user=user, from_article_slug=from_article_slug, now=now)
+    return sub
+
+
+def _trial_claim(*, user: User, from_article_slug: str | None, now: datetime) -> None:
+    """Insert the person's TrialClaim or refuse: EmailAlreadyRegistered when a live
+    account holds the claim, TrialAlreadyUsed when only a deleted account's claim is left.
+    A claim that no longer binds (unverified, its account gone from the address) is taken
+    over instead, so an address's owner is never locked out by a squatter."""
+    digest = identity_hash(user.email)
+    article = None
+    slug = (from_article_slug or "").strip()
+    if slug:
+        article = apps.get_model("articles", "Article").objects.filter(slug=slug[:200]).first()
+    try:
+        with transaction.atomic():
+            TrialClaim.objects.create(
+                identity_hash=digest,
+                user=user,
+                claimed_at=now,
+                article=article,
+                article_slug=article.slug if article else "",
+            )
+    except IntegrityError:
+        holder = (
+            TrialClaim.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(identity_hash=digest)
+            .first()
+        )
+        if holder is not None and not holder.binds() and holder.user_id != user.pk:
+            # An unverified claim whose account left the address: it gives way.
+            holder.user = user
+            holder.claimed_at = now
+            holder.article = article
+            holder.article_slug = article.slug if article else ""
+            holder.verified_at = None
+            holder.save()
+            return
+        if holder is not None and holder.user_id not in (None, user.pk):
+            raise EmailAlreadyRegistered() from None
+        raise TrialAlreadyUsed() from None
 
 
 def signup_complete(
@@ -30,13 +98,23 @@ def signup_complete(
     send the welcome email after commit. A person whose earlier (deleted) account had
     the trial gets an account without a second trial (None)."""
     try:
-        sub: Subscription | None = trial_start(
+        sub: Subscription | None = reader_trial_start(
             user=user, from_article_slug=from_article_slug, now=now
         )
     except TrialAlreadyUsed:
         sub = None
-    user_id = user.pk
-    transaction.on_commit(lambda: tasks.send_welcome_email.delay(user_id))
+    ends = sub.trial_ends_at if sub and sub.status == SubscriptionStatus.TRIALING else None
+    notify(
+        user_id=user.pk,
+        kind=NotificationKind.WELCOME,
+        period=WELCOME_PERIOD,
+        context={
+            "trialing": ends is not None,
+            "trial_days": settings.TRIAL_DAYS,
+            "trial_ends": date_format(ends, "j F Y, H:i") if ends else "",
+        },
+        now=now,
+    )
     return sub
 
 
@@ -84,6 +162,14 @@ def verification_email_send(*, request: HttpRequest, user: User) -> None:
         address.send_confirmation(request, signup=True)
 
 
+def trial_claim_verify(*, user: User, email: str, now: datetime | None = None) -> None:
+    """The reader verified `email`: if their trial claim is on that address, it now binds
+    for good (see `TrialClaim.binds`)."""
+    TrialClaim.objects.filter(
+        user_id=user.pk, identity_hash=identity_hash(email), verified_at__isnull=True
+    ).update(verified_at=now or timezone.now())
+
+
 def _record_email_address(user: User) -> None:
     """allauth's (unverified, primary) address row, as its web sign-up would make."""
     from allauth.account.models import EmailAddress
@@ -118,12 +204,7 @@ def account_delete(*, user: User, password: str) -> None:
         )
     with transaction.atomic():
         sub = Subscription.objects.select_for_update().filter(user_id=user.pk).first()
-        if (
-            sub is not None
-            and sub.stripe_subscription_id
-            and sub.status
-            in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE, SubscriptionStatus.TRIALING)
-        ):
+        if sub is not None and sub.billed_by_stripe:
             raise ApplicationError(
                 "You have a paid subscription: cancel it from Manage billing first, "
                 "then delete your account.",

@@ -1,15 +1,11 @@
-"""Thin Celery tasks for our own emails. Enqueued after commit, never sent inline."""
+"""Thin Celery tasks for our own emails. Enqueued after commit, never sent inline.
+(Readers' emails, the welcome included, go through the subscriptions outbox.)"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
 from . import emails
-
-
-@shared_task(name="accounts.send_welcome_email")
-def send_welcome_email(user_id: int) -> None:
-    emails.send_welcome(user_id=user_id)
 
 
 @shared_task(name="accounts.send_rendered_email")

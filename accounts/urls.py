@@ -18,6 +18,6 @@ urlpatterns = [
 # so reverse("account_login") etc. give the contract's paths.
 entrance_urlpatterns = [
     path("signup/", views.signup, name="account_signup"),
-    path("login/", allauth_views.login, name="account_login"),
+    path("login/", views.login, name="account_login"),
     path("logout/", allauth_views.logout, name="account_logout"),
 ]

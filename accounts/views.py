@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.adapter import get_adapter
+from allauth.account.views import LoginView as AllauthLoginView
 from allauth.account.views import SignupView as AllauthSignupView
+from allauth.core.ratelimit import respond_429
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -19,16 +22,43 @@ from config.exceptions import ApplicationError
 from subscriptions.models import Plan
 from subscriptions.services.trials import trial_cancel
 
-from . import selectors, services
+from . import limits, selectors, services
 from .adapter import attribution_slug
-from .forms import DeleteAccountForm
+from .forms import DeleteAccountForm, SignupForm
 from .models import User
 
 
+def _throttled(response: HttpResponseBase, wait: int) -> HttpResponseBase:
+    response.status_code = 429
+    response["Retry-After"] = str(wait)
+    return response
+
+
+def _signup_on_a_taken_address(email: str) -> HttpResponseBase:
+    """Answer as after any sign-up that awaits a verification ("check your inbox"),
+    never "already registered"; the address's owner is told by email (allauth's
+    account_already_exists mail, sent after commit like all of ours)."""
+    get_adapter().send_account_already_exists_mail(email)
+    return redirect("account_email_verification_sent")
+
+
 class SignupView(AllauthSignupView):
-    """allauth's sign-up in one transaction with the trial; carries `from` along."""
+    """allauth's sign-up in one transaction with the trial; carries `from` along. Sign-ups
+    are counted in the limiter the API shares (allauth's own `signup` limit is off)."""
+
+    form_class = SignupForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method == "POST":
+            try:
+                limits.signup_begin(address=limits.client_address(request))
+            except limits.Throttled as exc:
+                return _throttled(respond_429(request), exc.wait)
+        return super().dispatch(request, *args, **kwargs)
 
     def form_valid(self, form: Any) -> HttpResponseBase:
+        if form.account_already_exists:
+            return _signup_on_a_taken_address(form.cleaned_data["email"])
         try:
             with transaction.atomic():
                 return super().form_valid(form)
@@ -44,6 +74,27 @@ class SignupView(AllauthSignupView):
 
 
 signup = SignupView.as_view()
+
+
+class LoginView(AllauthLoginView):
+    """allauth's sign-in; refused by the limiter (see the adapter) it answers 429."""
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        response: HttpResponse = super().form_invalid(form)
+        wait = limits.form_wait(form)
+        return response if wait is None else _throttled(response, wait)  # type: ignore[return-value]
+
+
+login = LoginView.as_view()
+
+
+def admin_login(request: HttpRequest) -> HttpResponseBase:
+    """The admin's sign-in page, limited like the others: 429 with the reason shown."""
+    response = admin.site.login(request)
+    context = getattr(response, "context_data", None) or {}
+    form = context.get("form")
+    wait = limits.form_wait(form) if form is not None else None
+    return response if wait is None else _throttled(response, wait)
 
 
 def _user(request: HttpRequest) -> User:

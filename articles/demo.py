@@ -36,8 +36,7 @@ from articles.models import (
 )
 from articles.services import sanitise_body
 from subscriptions import paywall
-from subscriptions.models import Plan, PlanInterval, Subscription
-from subscriptions.services.trials import trial_start
+from subscriptions.models import Plan, PlanInterval
 
 SEED = 2026
 DEFAULT_PUBLISHERS = 30
@@ -873,37 +872,33 @@ def ensure_plans() -> int:
 
 
 def ensure_accounts(publisher: Publisher) -> tuple[DemoAccount, ...]:
-    """Create (or reset the passwords of) the demo accounts so the printed credentials work."""
+    """Create the demo accounts that do not exist yet; the ones created. An existing
+    account is never touched: its password stays its own and it gains no rights (the
+    demo's passwords are published, and anyone may have signed up with these addresses)."""
     user_model = get_user_model()
     ops_group, _ = Group.objects.get_or_create(name=OPS_GROUP)
     flags: dict[str, dict[str, bool]] = {
         "admin@masthead.local": {"is_staff": True, "is_superuser": True},
         "ops@masthead.local": {"is_staff": True},
     }
-    users = {}
+    created = []
     for account in DEMO_ACCOUNTS:
-        user = user_model._default_manager.filter(email__iexact=account.email).first()
-        extra = flags.get(account.email, {})
-        if user is None:
-            user = user_model._default_manager.create_user(
-                email=account.email, password=account.password, **extra
-            )
-        else:
-            for name, value in extra.items():
-                setattr(user, name, value)
-            user.is_active = True
-            user.set_password(account.password)
-            user.save()
-        users[account.email] = user
-    users["ops@masthead.local"].groups.add(ops_group)
-    reader = users["reader@masthead.local"]
-    if not Subscription.objects.filter(user=reader).exists():
-        # A running trial, so the ops dashboard has a reader to find and help.
-        trial_start(user=reader)
-    PublisherStaff.objects.get_or_create(
-        user=users["publisher@masthead.local"], publisher=publisher
-    )
-    return DEMO_ACCOUNTS
+        if user_model._default_manager.filter(email__iexact=account.email).exists():
+            continue
+        user = user_model._default_manager.create_user(
+            email=account.email, password=account.password, **flags.get(account.email, {})
+        )
+        if account.email == "ops@masthead.local":
+            user.groups.add(ops_group)
+        elif account.email == "publisher@masthead.local":
+            PublisherStaff.objects.get_or_create(user=user, publisher=publisher)
+        elif account.email == "reader@masthead.local":
+            # A running trial, so the ops dashboard has a reader to find and help.
+            from accounts.services import reader_trial_start
+
+            reader_trial_start(user=user)
+        created.append(account)
+    return tuple(created)
 
 
 def _load_title_rules(catalogue: Catalogue) -> None:

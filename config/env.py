@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 
+from django.core.exceptions import ImproperlyConfigured
+
 
 class ImproperlyConfiguredEnv(RuntimeError):
     pass
@@ -60,3 +62,32 @@ def parse_rate(rate: str) -> tuple[int, int]:
         raise ImproperlyConfiguredEnv(f"Not a rate: {rate!r} (use e.g. '5/15m' or '20/hour').")
     count, multiplier, unit = match.groups()
     return int(count), int(multiplier or 1) * _RATE_UNIT[unit]
+
+
+# Keys that were ever written down in this repository: anyone can read them.
+PUBLISHED_SECRET_KEYS = frozenset(
+    {
+        "insecure-local-only-key-change-me-0123456789abcdef",  # the local default
+        "test-secret-key-not-for-production-0123456789abcdefghij",  # the test settings
+        "change-me-in-production-please-0123456789",  # docker-compose's old default
+    }
+)
+
+
+def secret_key_for_production(name: str = "SECRET_KEY") -> str:
+    """The secret key, refused if missing, short or public: it signs sessions, password
+    reset and email-confirmation links, so a known key lets anyone forge them. The rules
+    are those of Django's `check --deploy` (50 characters, 5 distinct), made fatal."""
+    value = os.environ.get(name, "")
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} is not set. Production needs a long random key, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+        )
+    if len(value) < 50:
+        raise ImproperlyConfigured(f"{name} must be at least 50 characters ({len(value)} given).")
+    if value in PUBLISHED_SECRET_KEYS or value.startswith("django-insecure-"):
+        raise ImproperlyConfigured(f"{name} is a published default: generate a new one.")
+    if len(set(value)) < 5:
+        raise ImproperlyConfigured(f"{name} has too few distinct characters to be random.")
+    return value

@@ -1,15 +1,27 @@
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views import defaults
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.urls import entrance_urlpatterns
+from accounts.views import admin_login
 from config import health
 
 
 def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
     return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 page, except under /api/: there every error is {detail, code}."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
+    return defaults.server_error(request)
+
+
+handler500 = server_error
 
 
 # Deleting many rows at once from a list page is too easy to do by mistake: off everywhere.
@@ -25,10 +37,16 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("admin/login/", admin_login),  # the admin's sign-in, limited (accounts.limits)
     path("admin/", admin.site.urls),
     path("ops/", include("ops.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's init script as a file: no inline script (CSP).
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"),
+        name="api-docs",
+    ),
     path("api/v1/", include(api_v1)),
     path("accounts/", include("allauth.urls")),
     *entrance_urlpatterns,

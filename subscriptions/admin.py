@@ -1,12 +1,16 @@
+from collections.abc import Callable
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from config.exceptions import ApplicationError
+
+from .billing.stripe_client import BillingError
 from .models import (
     AccessRule,
     AuditEntry,
     BillingCustomer,
-    BillingNotice,
     CardFingerprint,
     DriftReport,
     JobRun,
@@ -20,10 +24,17 @@ from .models import (
     ReadEvent,
     StaffAction,
     StripeEvent,
+    StripeEventStatus,
     Subscription,
+    SubscriptionStatus,
 )
 from .paywall import rules
+from .services import cancellation, complimentary, trials
 from .services.stripe_events import stripe_event_replay
+from .vocabulary import AuditSource
+
+TRIAL_EXTENSION_DAYS = 7
+COMPLIMENTARY_DAYS = 30
 
 
 class RecordAdmin(admin.ModelAdmin):
@@ -62,7 +73,10 @@ class PlanAdmin(admin.ModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(RecordAdmin):
+class SubscriptionAdmin(admin.ModelAdmin):
+    """Read-only: every change is an action that calls a service, so it goes through
+    `transition()` and leaves an audit entry naming the staff member."""
+
     list_display = (
         "user",
         "status",
@@ -78,6 +92,81 @@ class SubscriptionAdmin(RecordAdmin):
     search_fields = ("user__email", "stripe_subscription_id")
     date_hierarchy = "created_at"
     show_full_result_count = False
+    actions = ["extend_trial", "grant_complimentary", "cancel"]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Subscription | None = None
+    ) -> list[str]:
+        return [f.name for f in Subscription._meta.concrete_fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Subscription | None = None) -> bool:
+        return False
+
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Subscription],
+        done: str,
+        change: Callable[[Subscription], object],
+    ) -> None:
+        """Apply `change` to each row; a refusal names the reader and stops nothing else."""
+        changed, refused = 0, []
+        for sub in queryset:
+            try:
+                change(sub)
+            except (ApplicationError, BillingError) as exc:
+                refused.append(f"{sub.user or sub.pk}: {exc}")
+                continue
+            changed += 1
+        self.message_user(request, f"{done}: {changed}.", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, f"Refused — {line}", messages.WARNING)
+
+    @admin.action(
+        description=f"Extend the free trial by {TRIAL_EXTENSION_DAYS} days", permissions=["change"]
+    )
+    def extend_trial(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        self._each(
+            request,
+            queryset,
+            "Trials extended",
+            lambda sub: trials.trial_extend(
+                subscription_id=sub.pk, days=TRIAL_EXTENSION_DAYS, actor_id=request.user.pk
+            ),
+        )
+
+    @admin.action(
+        description=f"Grant {COMPLIMENTARY_DAYS} days of complimentary access",
+        permissions=["change"],
+    )
+    def grant_complimentary(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        self._each(
+            request,
+            queryset,
+            "Complimentary access granted",
+            lambda sub: complimentary.complimentary_grant(
+                subscription_id=sub.pk, days=COMPLIMENTARY_DAYS, actor_id=request.user.pk
+            ),
+        )
+
+    @admin.action(
+        description="Cancel (Stripe: at the period's end; otherwise now)", permissions=["change"]
+    )
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        self._each(request, queryset, "Canceled", lambda sub: _staff_cancel(sub, request))
+
+
+def _staff_cancel(sub: Subscription, request: HttpRequest) -> Subscription:
+    if sub.status == SubscriptionStatus.COMPLIMENTARY:
+        return complimentary.complimentary_end(subscription_id=sub.pk, actor_id=request.user.pk)
+    if sub.user is None:
+        raise ApplicationError("The reader's account is deleted.", code="no_reader")
+    return cancellation.subscription_cancel(
+        user=sub.user, source=AuditSource.OPS, actor_id=request.user.pk
+    )
 
 
 @admin.register(AccessRule)
@@ -144,7 +233,7 @@ class StripeEventAdmin(admin.ModelAdmin):
     @admin.action(description="Replay the selected events")
     def replay(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
         results = [stripe_event_replay(event_id=e.stripe_id) for e in queryset]
-        failed = [e.stripe_id for e in results if e.status == "failed"]
+        failed = [e.stripe_id for e in results if e.status == StripeEventStatus.FAILED]
         self.message_user(
             request,
             f"Replayed {len(results)} event(s); failed again: {', '.join(failed) or 'none'}.",
@@ -187,14 +276,6 @@ class NotificationAdmin(RecordAdmin):
     list_filter = ("status", "kind")
     search_fields = ("user__email", "kind")
     date_hierarchy = "created_at"
-
-
-@admin.register(BillingNotice)
-class BillingNoticeAdmin(RecordAdmin):
-    list_display = ("sent_at", "user", "kind", "key")
-    list_select_related = ("user",)
-    list_filter = ("kind",)
-    search_fields = ("user__email", "key")
 
 
 @admin.register(CardFingerprint)

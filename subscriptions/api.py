@@ -24,7 +24,7 @@ from .serializers import (
     PlanSerializer,
     UrlSerializer,
 )
-from .services import billing
+from .services import cancellation, checkout, customers
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class CheckoutView(BillingView):
     def post(self, request: Request) -> Response:
         data = CheckoutRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        url = billing.checkout_start(
+        url = checkout.checkout_start(
             user=cast(User, request.user), plan_code=data.validated_data["plan"]
         )
         return Response({"url": url})
@@ -72,14 +72,14 @@ class CheckoutView(BillingView):
 class PortalView(BillingView):
     @extend_schema(request=None, responses=UrlSerializer)
     def post(self, request: Request) -> Response:
-        return Response({"url": billing.portal_start(user=cast(User, request.user))})
+        return Response({"url": customers.portal_start(user=cast(User, request.user))})
 
 
 class CancelView(BillingView):
     @extend_schema(request=None, responses=UserSerializer)
     def post(self, request: Request) -> Response:
         user = cast(User, request.user)
-        billing.subscription_cancel(user=user)
+        cancellation.subscription_cancel(user=user)
         return Response(UserSerializer(account_summary(user=user)).data)
 
 
@@ -87,5 +87,5 @@ class ResumeView(BillingView):
     @extend_schema(request=None, responses=UserSerializer)
     def post(self, request: Request) -> Response:
         user = cast(User, request.user)
-        billing.subscription_resume(user=user)
+        cancellation.subscription_resume(user=user)
         return Response(UserSerializer(account_summary(user=user)).data)

@@ -30,6 +30,7 @@ class SubscriptionsConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import post_delete, post_save
 
+        from . import tasks  # noqa: F401  (registers the tasks services dispatch by name)
         from .models import Subscription
 
         user_logged_in.connect(_adopt_meter_on_login, dispatch_uid="masthead.adopt_meter")

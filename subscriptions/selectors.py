@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from .models import Subscription, SubscriptionStatus
+from .vocabulary import EntitlementReason
 
 S = SubscriptionStatus
 
@@ -18,12 +19,12 @@ S = SubscriptionStatus
 @dataclass(frozen=True)
 class Entitlement:
     entitled: bool
-    reason: str  # "trial", "subscriber", "complimentary" or "none"
+    reason: EntitlementReason
     status: str
 
     @classmethod
     def none(cls) -> Entitlement:
-        return cls(entitled=False, reason="none", status=S.NONE)
+        return cls(entitled=False, reason=EntitlementReason.NONE, status=S.NONE)
 
 
 def entitlement_of(sub: Subscription | None, *, now: datetime | None = None) -> Entitlement:
@@ -37,18 +38,18 @@ def entitlement_of(sub: Subscription | None, *, now: datetime | None = None) -> 
     now = now or timezone.now()
     status = sub.status
     if status == S.TRIALING and sub.trial_ends_at and now < sub.trial_ends_at:
-        return Entitlement(True, "trial", status)
+        return Entitlement(True, EntitlementReason.TRIAL, status)
     if status == S.ACTIVE:
-        return Entitlement(True, "subscriber", status)
+        return Entitlement(True, EntitlementReason.SUBSCRIBER, status)
     if status == S.PAST_DUE:
         since = sub.past_due_since or now
         if now < since + timedelta(days=settings.GRACE_PERIOD_DAYS):
-            return Entitlement(True, "subscriber", status)
+            return Entitlement(True, EntitlementReason.SUBSCRIBER, status)
     if status == S.COMPLIMENTARY and (
         sub.complimentary_until is None or now < sub.complimentary_until
     ):
-        return Entitlement(True, "complimentary", status)
-    return Entitlement(False, "none", status)
+        return Entitlement(True, EntitlementReason.COMPLIMENTARY, status)
+    return Entitlement(False, EntitlementReason.NONE, status)
 
 
 STATE_FIELDS = ("status", "trial_ends_at", "past_due_since", "complimentary_until")

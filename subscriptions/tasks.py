@@ -7,6 +7,7 @@ from django.db import InterfaceError, OperationalError
 
 from .billing.stripe_client import TemporaryBillingError
 from .services import jobs, notifications
+from .services.dispatch import PROCESS_STRIPE_EVENT, SEND_NOTIFICATIONS
 from .services.stripe_events import stripe_event_process
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError, TemporaryBillingError)
@@ -26,7 +27,7 @@ def run_job(name: str) -> str:
 
 
 @shared_task(
-    name="notifications.send",
+    name=SEND_NOTIFICATIONS,
     autoretry_for=TRANSIENT,
     retry_backoff=True,
     max_retries=5,
@@ -37,6 +38,7 @@ def send_notifications(kind: str, user_ids: list[int]) -> int:
 
 
 @shared_task(
+    name=PROCESS_STRIPE_EVENT,
     autoretry_for=(TemporaryBillingError,),
     retry_backoff=5,
     retry_backoff_max=600,

@@ -10,14 +10,13 @@ from typing import Any
 
 from django.db.models import Q
 
-from accounts.identity import identity_hash
 from accounts.models import TrialClaim, User
+from accounts.selectors import PARTIAL_EMAIL, readers_matching_email, trial_claim_of
 
 from .billing.stripe_client import billing_is_test_mode
 from .models import (
     AuditEntry,
     BillingCustomer,
-    BillingNotice,
     Notification,
     Payment,
     ReadEvent,
@@ -45,10 +44,7 @@ class Found:
 
     @property
     def exact(self) -> bool:
-        return self.matched != PARTIAL
-
-
-PARTIAL = "part of the email"
+        return self.matched != PARTIAL_EMAIL
 
 
 def subscriber_search(*, query: str) -> list[Found]:
@@ -70,16 +66,7 @@ def subscriber_search(*, query: str) -> list[Found]:
         ):
             subs[sub_id] = "Stripe subscription"
     else:
-        for pk in User.objects.filter(email__iexact=q).values_list("pk", flat=True):
-            hits[pk] = "email"
-        if "@" in q:
-            claim = TrialClaim.objects.filter(identity_hash=identity_hash(q)).first()
-            if claim is not None and claim.user_id:
-                hits.setdefault(claim.user_id, "same person (normalised email)")
-        for pk in User.objects.filter(email__icontains=q).values_list("pk", flat=True)[
-            :SEARCH_LIMIT
-        ]:
-            hits.setdefault(pk, PARTIAL)
+        hits = readers_matching_email(query=q)
     users = {
         u.pk: u
         for u in User.objects.filter(pk__in=list(hits)[:SEARCH_LIMIT]).select_related(
@@ -256,7 +243,7 @@ def subscriber_timeline(*, subscription_id: int) -> Subscriber | None:
         return None
     user = sub.user
     customer = BillingCustomer.objects.filter(user=user).first() if user else None
-    claim = TrialClaim.objects.filter(user=user).select_related("article").first() if user else None
+    claim = trial_claim_of(user_id=user.pk) if user else None
     items: list[TimelineItem] = []
     if user is not None:
         items.append(
@@ -314,12 +301,6 @@ def subscriber_timeline(*, subscription_id: int) -> Subscriber | None:
                     title=f"Email: {note.kind}",
                     detail=f"{note.status} ({note.period})"
                     + (f": {note.error}" if note.error else ""),
-                )
-            )
-        for notice in BillingNotice.objects.filter(user=user):
-            items.append(
-                TimelineItem(
-                    at=notice.sent_at, kind="email", title=f"Email: {notice.kind}", detail="sent"
                 )
             )
     for done in StaffAction.objects.filter(subscription=sub).select_related("actor"):

@@ -14,7 +14,8 @@ from accounts.models import User
 from config.exceptions import ApplicationError
 
 from .billing.stripe_client import BillingError, TemporaryBillingError, billing_is_test_mode
-from .services import billing
+from .services.checkout import checkout_start
+from .services.customers import portal_start
 
 
 def checkout_success(request: HttpRequest) -> HttpResponse:
@@ -52,7 +53,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
     """The account page's plan forms: start Stripe Checkout."""
     user = cast(User, request.user)
     plan = request.POST.get("plan", "")
-    return _to_stripe(request, lambda: billing.checkout_start(user=user, plan_code=plan))
+    return _to_stripe(request, lambda: checkout_start(user=user, plan_code=plan))
 
 
 @login_required
@@ -60,11 +61,11 @@ def checkout(request: HttpRequest) -> HttpResponse:
 def portal(request: HttpRequest) -> HttpResponse:
     """The account page's "Manage billing" button: open the Stripe Customer Portal."""
     user = cast(User, request.user)
-    return _to_stripe(request, lambda: billing.portal_start(user=user))
+    return _to_stripe(request, lambda: portal_start(user=user))
 
 
 @login_required
 def manage(request: HttpRequest) -> HttpResponse:
     """The link in billing emails: open the reader's Stripe Customer Portal."""
     user = cast(User, request.user)
-    return _to_stripe(request, lambda: billing.portal_start(user=user))
+    return _to_stripe(request, lambda: portal_start(user=user))

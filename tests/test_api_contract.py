@@ -1,6 +1,8 @@
 """Cross-cutting API contract: calls that need an account answer 401 with
 `WWW-Authenticate: Token` and the {detail, code} shape; bad bodies are 400, never 500."""
 
+import json
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -56,3 +58,86 @@ def test_openapi_schema_names_every_contract_path(client):
         "/api/v1/billing/cancel/",
     ]:
         assert path in schema["paths"], path
+
+
+def _write_operations() -> list[tuple[str, str]]:
+    """Every operation of the OpenAPI schema that takes a body, its path made concrete."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operations = []
+    for path, item in schema["paths"].items():
+        for method in ("post", "put", "patch"):
+            if method in item:
+                operations.append((method, path.replace("{slug}", "some-article")))
+    return sorted(operations)
+
+
+# 2 KB of nesting: json.loads raised RecursionError, which DRF answered as a 500 HTML page.
+# 100 levels parse, but nothing we accept nests past 64: refused before any serializer.
+DEEPLY_NESTED = [
+    b"[" * 1000 + b"]" * 1000,
+    b'{"a":' * 400 + b"1" + b"}" * 400,
+    b'{"email": ' + b"[" * 100 + b"]" * 100 + b"}",
+]
+
+
+def test_schema_has_write_operations_to_fuzz() -> None:
+    assert {("post", "/api/v1/auth/signup/"), ("post", "/api/v1/auth/login/")} <= set(
+        _write_operations()
+    )
+
+
+@pytest.mark.parametrize(("method", "path"), _write_operations())
+@pytest.mark.parametrize("body", DEEPLY_NESTED, ids=["array", "object", "past-the-bound"])
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "reader"])
+def test_deeply_nested_json_is_a_400_parse_error_on_every_write_operation(
+    api_client, method, path, body, signed_in
+):
+    from django.contrib.auth import get_user_model
+
+    from tests.factories import UserFactory
+
+    if signed_in:
+        api_client.force_login(UserFactory())
+    users_before = get_user_model().objects.count()
+    response = api_client.generic(method.upper(), path, body, content_type="application/json")
+    assert response.status_code != 500  # 503 billing_not_configured is an answer
+    if (method, path) in READS_THE_BODY and response.status_code not in (401, 403):
+        assert response.status_code == 400
+        assert response.json() == {"detail": ANY_TEXT, "code": "parse_error"}
+    elif response.status_code >= 400:  # refused before reading the body (or never reads it)
+        assert response["Content-Type"] == "application/json"
+        assert set(response.json()) >= {"detail", "code"}
+    assert get_user_model().objects.count() == users_before
+
+
+READS_THE_BODY = {
+    ("post", "/api/v1/auth/signup/"),
+    ("post", "/api/v1/auth/login/"),
+    ("post", "/api/v1/billing/checkout/"),
+}
+
+
+class _AnyText(str):
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and bool(other)
+
+    __hash__ = str.__hash__
+
+
+ANY_TEXT = _AnyText()
+
+
+def test_an_unexpected_api_error_is_a_500_in_the_detail_code_shape(rf):
+    """Whatever escapes a view under /api/ still answers JSON (the page keeps Django's)."""
+    from django.urls import get_resolver
+
+    handler = get_resolver().resolve_error_handler(500)
+    api = handler(rf.get("/api/v1/articles/"))
+    assert api.status_code == 500
+    assert api["Content-Type"] == "application/json"
+    assert json.loads(api.content) == {"detail": "Server error.", "code": "server_error"}
+    page = handler(rf.get("/a/some-article/"))
+    assert page.status_code == 500
+    assert page["Content-Type"].startswith("text/html")

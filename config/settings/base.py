@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 from config.env import env_bool, env_int, env_list, env_optional, env_str, parse_rate
 
@@ -18,6 +20,8 @@ VAR_DIR = Path(env_str("MASTHEAD_VAR_DIR", str(BASE_DIR / "var")))
 
 SECRET_KEY = env_str("SECRET_KEY", "insecure-local-only-key-change-me-0123456789abcdef")
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# True only in config.settings.production: commands that must not run there check it.
+IS_PRODUCTION = False
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -46,7 +50,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.security.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -76,24 +82,72 @@ TEMPLATES = [
     },
 ]
 
-# --- Database -------------------------------------------------------------------------
-DATABASE_URL = env_optional("DATABASE_URL")
-if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-else:
-    # SQLite serves several processes (web, worker, beat) only in WAL mode with a busy
-    # timeout and immediate transactions; without them meter writes hit "database is locked".
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "masthead.sqlite3")),
-            "OPTIONS": {
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
-        }
+# --- Browser policies -----------------------------------------------------------------
+# Enforced everywhere (make run, tests, production): scripts only as files from our own
+# origin (the pages have none inline; a nonce where a template needs one), nothing framed,
+# no plugins, no <base>, forms only to us and Stripe's hosted pages. Style attributes stay
+# allowed (titles' brand colours); <style> blocks need the nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF, "https://checkout.stripe.com", "https://billing.stripe.com"],
     }
+}
+# Powerful browser features, none of which Masthead uses (Stripe takes payment on its own
+# pages), switched off for us and anything we embed.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
+
+# --- Database -------------------------------------------------------------------------
+
+
+def with_sqlite_options(database: dict[str, Any]) -> dict[str, Any]:
+    """SQLite serves several processes (web, worker, beat) only in WAL mode with a busy
+    timeout and immediate transactions; without them concurrent sign-ins and meter writes
+    hit "database is locked". Applied however SQLite is configured (default or URL)."""
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        return database
+    options = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    return {**database, "OPTIONS": {**options, **database.get("OPTIONS", {})}}
+
+
+DATABASE_URL = env_optional("DATABASE_URL")
+_database: dict[str, Any]
+if DATABASE_URL:
+    _database = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60))
+else:
+    _database = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "masthead.sqlite3")),
+    }
+DATABASES = {"default": with_sqlite_options(_database)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, sessions ------------------------------------------------------------------
@@ -164,23 +218,18 @@ LOGIN_FAILURES_PER_EMAIL = env_str("LOGIN_FAILURES_PER_EMAIL", "5/15m")
 LOGIN_FAILURES_PER_ADDRESS = env_str("LOGIN_FAILURES_PER_ADDRESS", "20/15m")
 # Lockout: this many failures from one client address lock it out of sign-in for the window.
 LOGIN_LOCKOUT = env_str("LOGIN_LOCKOUT", "50/1d")
+for _rate in (SIGNUP_RATE, LOGIN_FAILURES_PER_EMAIL, LOGIN_FAILURES_PER_ADDRESS, LOGIN_LOCKOUT):
+    parse_rate(_rate)  # a malformed rate stops the start, not the first sign-in
 
 
-def _allauth_rate(rate: str, *scopes: str) -> str:
-    count, seconds = parse_rate(rate)
-    return ",".join(f"{count}/{seconds}s/{scope}" for scope in scopes)
+# Trusted proxies in front of the app: the client address is then read from
+# X-Forwarded-For. One setting for our limiter (accounts.limits), DRF and allauth.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+ALLAUTH_TRUSTED_PROXY_COUNT = NUM_PROXIES
 
-
-# The web pages get the same limits through allauth's own rate limiting.
-ACCOUNT_RATE_LIMITS = {
-    "signup": _allauth_rate(SIGNUP_RATE, "ip"),
-    "login_failed": ",".join(
-        [
-            _allauth_rate(LOGIN_FAILURES_PER_ADDRESS, "ip"),
-            _allauth_rate(LOGIN_FAILURES_PER_EMAIL, "key"),
-        ]
-    ),
-}
+# Sign-in failures and sign-ups are counted by accounts.limits for the web, the API and
+# the admin together, so allauth's own counters for them are off.
+ACCOUNT_RATE_LIMITS: dict[str, str | None] = {"signup": None, "login_failed": None}
 
 # django-rest-knox: API tokens stored hashed, expiring, revocable (`Authorization: Token …`).
 REST_KNOX = {
@@ -211,10 +260,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Client address for throttles: REMOTE_ADDR unless we sit behind this many proxies.
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "config.exceptions.exception_handler",

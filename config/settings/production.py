@@ -1,11 +1,12 @@
 """`docker compose up`: everything from the environment, secure cookies, HSTS."""
 
-from config.env import env_bool, env_int, env_str
+from config.env import env_bool, env_int, env_str, secret_key_for_production
 
 from .base import *  # noqa: F403
 
 DEBUG = False
-SECRET_KEY = env_str("SECRET_KEY")
+IS_PRODUCTION = True
+SECRET_KEY = secret_key_for_production()
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]

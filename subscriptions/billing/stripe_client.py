@@ -9,9 +9,9 @@ other module touches Stripe's types. Tests point it at the Stripe double through
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -20,6 +20,7 @@ from django.conf import settings
 from rest_framework import status
 
 from config.exceptions import ApplicationError
+from config.parsers import json_loads_bounded
 
 # The key the SDK gets when STRIPE_API_BASE points at the local double and no key is set.
 DOUBLE_API_KEY = "sk_test_masthead_local_double"
@@ -42,6 +43,15 @@ class PermanentBillingError(BillingError):
 
 class WebhookSignatureError(Exception):
     """The webhook body or its Stripe-Signature header does not verify."""
+
+
+class WebhookPayloadError(Exception):
+    """The body is signed by Stripe but is not an event we can store."""
+
+
+# Stripe's `created` is Unix seconds; anything outside years 1970-9999 is not a time
+# (10**20 raised OverflowError, -10**15 ValueError when it became a datetime).
+_LATEST_TIMESTAMP = 253402300799
 
 
 def billing_not_configured() -> ApplicationError:
@@ -93,6 +103,15 @@ def _id(value: Any) -> str | None:
     return str(getattr(value, "id", None) or "") or None
 
 
+def from_stripe_time(value: int | None) -> datetime | None:
+    """Stripe's Unix seconds as an aware datetime (None for none or zero)."""
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+def to_stripe_time(value: datetime) -> int:
+    return int(value.timestamp())
+
+
 @dataclass(frozen=True)
 class Period:
     start: int | None
@@ -142,21 +161,30 @@ def invoice_price_id(invoice: Mapping[str, Any]) -> str | None:
 
 
 def verify_webhook(*, payload: bytes, signature: str, secret: str) -> dict[str, Any]:
-    """Verify `Stripe-Signature` on the raw body and return the event as a dict."""
+    """Verify `Stripe-Signature` on the raw body and return the event as a dict.
+
+    WebhookSignatureError when it does not verify; WebhookPayloadError when it does but
+    is not a storable event (not JSON, nested too deeply, fields missing or impossible)."""
     try:
         text = payload.decode("utf-8")
         stripe.WebhookSignature.verify_header(
             text, signature, secret, tolerance=SIGNATURE_TOLERANCE_SECONDS
         )
-        event = json.loads(text)
     except (UnicodeDecodeError, ValueError, stripe.SignatureVerificationError) as exc:
         raise WebhookSignatureError(str(exc) or "invalid payload") from exc
+    try:
+        event = json_loads_bounded(text)
+    except ValueError as exc:
+        raise WebhookPayloadError(f"Not a Stripe event: {exc}") from exc
     if not isinstance(event, dict) or not all(
-        isinstance(event.get(k), t) for k, t in (("id", str), ("type", str), ("created", int))
+        isinstance(event.get(k), str) for k in ("id", "type")
     ):
-        raise WebhookSignatureError("not a Stripe event")
+        raise WebhookPayloadError("Not a Stripe event: `id` and `type` are required.")
+    created = event.get("created")
+    if type(created) is not int or not 0 < created <= _LATEST_TIMESTAMP:
+        raise WebhookPayloadError("Not a Stripe event: `created` is not a timestamp.")
     if not isinstance(event.get("data"), dict) or not isinstance(event["data"].get("object"), dict):
-        raise WebhookSignatureError("not a Stripe event")
+        raise WebhookPayloadError("Not a Stripe event: `data.object` is required.")
     return event
 
 

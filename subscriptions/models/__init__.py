@@ -1,7 +1,7 @@
+from ..vocabulary import LIVE_STATUSES, SubscriptionStatus
 from .audit import AuditEntry, DriftReport
 from .billing import (
     BillingCustomer,
-    BillingNotice,
     CardFingerprint,
     StripeEvent,
     StripeEventStatus,
@@ -11,13 +11,13 @@ from .notifications import Notification, NotificationStatus
 from .paywall import AccessRule, MeterEntry, ReadEvent, RuleScope
 from .plans import Plan, PlanInterval
 from .statements import Payment, PublisherStatement
-from .subscription import Subscription, SubscriptionStatus
+from .subscription import Subscription, SubscriptionQuerySet
 
 __all__ = [
+    "LIVE_STATUSES",
     "AccessRule",
     "AuditEntry",
     "BillingCustomer",
-    "BillingNotice",
     "CardFingerprint",
     "DriftReport",
     "JobRun",
@@ -37,5 +37,6 @@ __all__ = [
     "StripeEvent",
     "StripeEventStatus",
     "Subscription",
+    "SubscriptionQuerySet",
     "SubscriptionStatus",
 ]

@@ -1,5 +1,5 @@
 """Our small mirror of Stripe: the reader's Customer, every webhook event received, the
-card fingerprints that already had a trial, and the billing emails already sent."""
+card fingerprints that already had a trial."""
 
 from django.conf import settings
 from django.db import models
@@ -73,20 +73,3 @@ class CardFingerprint(models.Model):
 
     def __str__(self) -> str:
         return self.fingerprint
-
-
-class BillingNotice(models.Model):
-    """A billing email sent once per (reader, kind, key): reprocessing sends none twice."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=40)
-    key = models.CharField(max_length=200)
-    sent_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "kind", "key"], name="billing_notice_once"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.key}"

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from ..vocabulary import NotificationKind
+
 
 class NotificationStatus(models.TextChoices):
     PENDING = "pending"
@@ -11,14 +13,17 @@ class NotificationStatus(models.TextChoices):
 
 class Notification(models.Model):
     """An email we owe a reader, recorded once per (reader, kind, period) in the same
-    transaction as the change that calls for it, and sent afterwards. The unique key
-    is what makes every job's rerun send nothing twice."""
+    transaction as the change that calls for it, and sent afterwards by one task. The
+    unique key is what makes every rerun (a job's, a webhook's) send nothing twice."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
-    kind = models.CharField(max_length=40)
-    period = models.CharField(max_length=40, help_text="What the email is about, e.g. a date")
+    kind = models.CharField(max_length=40, choices=NotificationKind.choices)
+    period = models.CharField(
+        max_length=200,
+        help_text="What the email is about (a date, an invoice, 'account'): the dedupe key",
+    )
     status = models.CharField(
         max_length=8, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
     )

@@ -2,7 +2,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
-from ..paywall.levels import AccessLevel
+from ..vocabulary import AccessLevel
 
 
 class RuleScope(models.TextChoices):

@@ -1,15 +1,21 @@
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 
+from ..vocabulary import LIVE_STATUSES, SubscriptionStatus
 
-class SubscriptionStatus(models.TextChoices):
-    NONE = "none", "No subscription"
-    TRIALING = "trialing", "Free trial"
-    ACTIVE = "active", "Active"
-    PAST_DUE = "past_due", "Payment overdue"
-    CANCELED = "canceled", "Canceled"
-    EXPIRED = "expired", "Trial ended"
-    COMPLIMENTARY = "complimentary", "Complimentary"
+__all__ = ["LIVE_STATUSES", "Subscription", "SubscriptionQuerySet", "SubscriptionStatus"]
+
+
+class SubscriptionQuerySet(models.QuerySet["Subscription"]):
+    def billed_by_stripe(self) -> SubscriptionQuerySet:
+        """Rows linked to a live Stripe subscription (see `Subscription.billed_by_stripe`)."""
+        return self.filter(stripe_subscription_id__isnull=False, status__in=LIVE_STATUSES)
+
+    def local_trials(self) -> SubscriptionQuerySet:
+        """Trials of ours alone: no Stripe subscription behind them (Stripe ends its own)."""
+        return self.filter(status=SubscriptionStatus.TRIALING, stripe_subscription_id__isnull=True)
 
 
 class Subscription(models.Model):
@@ -41,6 +47,8 @@ class Subscription(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = SubscriptionQuerySet.as_manager()
+
     class Meta:
         indexes = [models.Index(fields=["status", "trial_ends_at"], name="sub_status_trial_end")]
         constraints = [
@@ -56,3 +64,9 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user or 'deleted reader'}: {self.status}"
+
+    @property
+    def billed_by_stripe(self) -> bool:
+        """Linked to a live Stripe subscription: Stripe bills the reader, so checkout,
+        cancel and resume go through Stripe (a local trial has no Stripe id)."""
+        return bool(self.stripe_subscription_id) and self.status in LIVE_STATUSES

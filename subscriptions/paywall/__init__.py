@@ -8,8 +8,6 @@ event (batched). `articles` calls only this module and never decides access itse
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.utils import timezone
 
@@ -17,6 +15,7 @@ from ..selectors import entitlement_for_user
 from . import events, metering, rules
 from .decide import Decision, Meter, MeterState, Reader, Rule, decide
 from .levels import AccessLevel, ArticleAccess, Reason
+from .protocols import PaywalledArticle, PaywalledTitle, ReaderRequest
 
 __all__ = [
     "AccessLevel",
@@ -24,7 +23,10 @@ __all__ = [
     "Decision",
     "Meter",
     "MeterState",
+    "PaywalledArticle",
+    "PaywalledTitle",
     "Reader",
+    "ReaderRequest",
     "Reason",
     "Rule",
     "adopt_anonymous_meter",
@@ -55,20 +57,22 @@ def rules_version() -> str:
     return rules.current_version()
 
 
-def resolved_level(article: Any) -> str:
+def resolved_level(article: PaywalledArticle) -> str:
     """The article's effective level (its override, else its title's rule)."""
     return rules.article_rule(article).level
 
 
-def publication_level(publication: Any) -> str:
+def publication_level(publication: PaywalledTitle) -> str:
     return rules.title_rule(publication.pk).level
 
 
-def publication_cap(publication: Any) -> int | None:
+def publication_cap(publication: PaywalledTitle) -> int | None:
     return rules.title_rule(publication.pk).free_articles_cap
 
 
-def article_access(request: Any, article: Any, *, channel: str = "web") -> Decision:
+def article_access(
+    request: ReaderRequest, article: PaywalledArticle, *, channel: str = "web"
+) -> Decision:
     now = timezone.now()
     rule = rules.article_rule(article)
     user = getattr(request, "user", None)
@@ -97,7 +101,7 @@ def article_access(request: Any, article: Any, *, channel: str = "web") -> Decis
                 now=now,
             )
     decision = decide(reader=reader, rule=rule, meter=meter)
-    if getattr(request, "method", "GET") != "GET":
+    if request.method != "GET":
         return decision  # a HEAD (link checkers, prefetchers) reads nothing: spends nothing
     if decision.count_read:
         metering.record_read(

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .levels import AccessLevel, Reason
+from ..vocabulary import AccessLevel, EntitlementReason, Reason
 
 
 @dataclass(frozen=True)
 class Reader:
     authenticated: bool
-    entitlement: str | None = None  # "subscriber", "trial", "complimentary" or None
+    entitlement: EntitlementReason | None = None  # None: not entitled
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from django.db import transaction
 from ..models import AccessRule, RuleScope
 from .decide import Rule
 from .levels import AccessLevel, ArticleAccess
+from .protocols import PaywalledArticle
 
 VERSION_KEY = "paywall:rules:version"
 MAP_KEY = "paywall:rules:map:{version}"
@@ -133,10 +134,10 @@ def title_rule(publication_id: int) -> TitleRule:
     return rule
 
 
-def article_rule(article: Any) -> Rule:
+def article_rule(article: PaywalledArticle) -> Rule:
     """The article's rule: its own override, else its title's resolved rule."""
     base = title_rule(article.publication_id)
-    override = getattr(article, "access_level", ArticleAccess.INHERIT)
+    override = article.access_level
     level = base.level if override == ArticleAccess.INHERIT else override
     return Rule(
         level=level,

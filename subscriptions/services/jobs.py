@@ -18,7 +18,15 @@ from django.utils import timezone
 
 from config.exceptions import ApplicationError
 
-from ..models import DriftReport, JobRun, MeterEntry, Subscription, SubscriptionStatus
+from ..models import (
+    DriftReport,
+    JobRun,
+    MeterEntry,
+    PlanInterval,
+    Subscription,
+    SubscriptionStatus,
+)
+from ..vocabulary import AuditAction, AuditSource, NotificationKind
 from . import notifications, statements
 from .transitions import transition_many
 
@@ -60,9 +68,7 @@ def expire_trials(*, now: datetime | None = None, chunk_size: int | None = None)
     """Local trials past their end (no Stripe subscription) become `expired`; each
     reader is told once. Stripe trials end through Stripe's own events."""
     now = now or timezone.now()
-    due = Subscription.objects.filter(
-        status=S.TRIALING, trial_ends_at__lte=now, stripe_subscription_id__isnull=True
-    )
+    due = Subscription.objects.local_trials().filter(trial_ends_at__lte=now)
     expired = 0
     while True:
         with transaction.atomic():
@@ -71,20 +77,20 @@ def expire_trials(*, now: datetime | None = None, chunk_size: int | None = None)
                 limit=_size(chunk_size),
                 from_status=S.TRIALING,
                 to=S.EXPIRED,
-                source="job",
-                action="trial_expired",
+                source=AuditSource.JOB,
+                action=AuditAction.TRIAL_EXPIRED,
                 now=now,
             )
             if not moved:
                 break
             notifications.owe_from(
-                kind="trial_expired",
+                kind=NotificationKind.TRIAL_EXPIRED,
                 subscriptions=Subscription.objects.filter(pk__in=[pk for pk, _ in moved]),
                 period=date_text("trial_ends_at"),
                 now=now,
             )
             notifications.enqueue(
-                kind="trial_expired", user_ids=[user for _, user in moved if user]
+                kind=NotificationKind.TRIAL_EXPIRED, user_ids=[user for _, user in moved if user]
             )
         expired += len(moved)
     return JobResult("expire_trials", expired, {})
@@ -93,7 +99,7 @@ def expire_trials(*, now: datetime | None = None, chunk_size: int | None = None)
 def _remind(
     *,
     name: str,
-    kind: str,
+    kind: NotificationKind,
     due: QuerySet[Subscription],
     fields: tuple[str, ...],
     period: Callable[[tuple], str],
@@ -116,15 +122,13 @@ def send_trial_reminders(
 ) -> JobResult:
     """TRIAL_REMINDER_DAYS before a local trial ends (Stripe trials: trial_will_end)."""
     now = now or timezone.now()
-    due = Subscription.objects.filter(
-        status=S.TRIALING,
+    due = Subscription.objects.local_trials().filter(
         trial_ends_at__gt=now,
         trial_ends_at__lte=now + timedelta(days=settings.TRIAL_REMINDER_DAYS),
-        stripe_subscription_id__isnull=True,
     )
     return _remind(
         name="send_trial_reminders",
-        kind="trial_ending",
+        kind=NotificationKind.TRIAL_ENDING,
         due=due,
         fields=("trial_ends_at",),
         period=lambda row: f"{row[2]:%Y-%m-%d}",
@@ -141,14 +145,14 @@ def send_renewal_reminders(
     now = now or timezone.now()
     due = Subscription.objects.filter(
         status=S.ACTIVE,
-        plan__interval="year",
+        plan__interval=PlanInterval.YEAR,
         cancel_at_period_end=False,
         current_period_end__gt=now,
         current_period_end__lte=now + timedelta(days=settings.RENEWAL_REMINDER_DAYS),
     )
     return _remind(
         name="send_renewal_reminders",
-        kind="renewal_notice",
+        kind=NotificationKind.RENEWAL_NOTICE,
         due=due,
         fields=("current_period_end", "plan__amount", "plan__currency"),
         period=lambda row: f"{row[2]:%Y-%m-%d}",
@@ -173,7 +177,7 @@ def send_dunning_reminders(
         )
         result = _remind(
             name="send_dunning_reminders",
-            kind="dunning",
+            kind=NotificationKind.DUNNING,
             due=due,
             fields=("past_due_since",),
             period=functools.partial(_dunning_period, day=day),
@@ -232,7 +236,7 @@ def publisher_statements(
 def reconcile_stripe(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
     """Compare every Stripe subscription with ours, repair drift, keep a report for ops."""
     from ..billing.stripe_client import PermanentBillingError
-    from .billing import stripe_reconcile
+    from .reconcile import stripe_reconcile
 
     ran_at = now or timezone.now()
     try:

@@ -1,9 +1,14 @@
-"""Emails we owe readers: recorded once, sent at most once.
+"""The one email outbox: every email to a reader is a `Notification`, owed once per
+(reader, kind, period) and sent by one task after commit.
 
-Jobs call `owe()` inside the transaction that makes the change (so a killed job leaves
-either both or neither), then `enqueue()` after commit: one task per chunk of readers,
-never one per reader. `send()` claims rows atomically (pending -> sending) before it
-sends, so two workers, a rerun or a duplicated task never send the same email twice.
+`notify()` is the entry point for one email (sign-up's welcome, a webhook's payment
+failure). Jobs use the batch forms: `owe()` / `owe_from()` inside the transaction that
+makes the change (so a killed job leaves either both or neither), then `enqueue()`: one
+task per chunk of readers, never one per reader. `send()` claims rows atomically
+(pending -> sending) before it sends, so two workers, a rerun or a duplicated task never
+send the same email twice. Every email is rendered from templates
+`subscriptions/email/<kind>_subject.txt`, `<kind>.txt` and `<kind>.html`; links come
+from `reverse()` + SITE_URL.
 """
 
 from __future__ import annotations
@@ -15,27 +20,55 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, F, JSONField, Q, QuerySet, Value
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from config.links import absolute_url
+
 from ..models import Notification, NotificationStatus
+from ..vocabulary import NotificationKind
 from .bulk import insert_from_select
+from .dispatch import SEND_NOTIFICATIONS, after_commit
 
-KINDS = {
-    "trial_ending": "Your free trial ends soon",
-    "trial_expired": "Your free trial has ended",
-    "renewal_notice": "Your yearly subscription renews soon",
-    "dunning": "We couldn't take your payment",
-}
+# The period of an email sent once per account (the welcome).
+WELCOME_PERIOD = "account"
 
 
-def owe(*, kind: str, entries: Iterable[tuple[int, str, dict[str, Any]]], now: datetime) -> None:
+def notify(
+    *,
+    user_id: int,
+    kind: NotificationKind,
+    period: str,
+    context: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Owe this reader this email for `period` (what it is about: a date, an invoice, or
+    "account" for once ever) and send it after commit. False when it was owed already."""
+    try:
+        with transaction.atomic():
+            Notification.objects.create(
+                user_id=user_id,
+                kind=kind,
+                period=period,
+                context=context or {},
+                created_at=now or timezone.now(),
+            )
+    except IntegrityError:
+        return False
+    enqueue(kind=kind, user_ids=[user_id])
+    return True
+
+
+def owe(
+    *,
+    kind: NotificationKind,
+    entries: Iterable[tuple[int, str, dict[str, Any]]],
+    now: datetime,
+) -> None:
     """Record (user_id, period, context) notifications; ones already owed are kept as
     they are. One query."""
-    if kind not in KINDS:
-        raise ValueError(f"Unknown notification kind {kind!r}")
     Notification.objects.bulk_create(
         [
             Notification(user_id=user_id, kind=kind, period=period, context=context, created_at=now)
@@ -45,17 +78,17 @@ def owe(*, kind: str, entries: Iterable[tuple[int, str, dict[str, Any]]], now: d
     )
 
 
-def owe_from(*, kind: str, subscriptions: QuerySet[Any], period: Any, now: datetime) -> int:
+def owe_from(
+    *, kind: NotificationKind, subscriptions: QuerySet[Any], period: Any, now: datetime
+) -> int:
     """Record one notification per subscription's reader, made by the database from the
     rows (INSERT ... SELECT): one statement per chunk. `period` is an expression over
     the subscription (e.g. its trial's end date as text)."""
-    if kind not in KINDS:
-        raise ValueError(f"Unknown notification kind {kind!r}")
     return insert_from_select(
         model=Notification,
         columns={
             "user": F("user_id"),
-            "kind": Value(kind),
+            "kind": Value(str(kind)),
             "period": period,
             "status": Value(NotificationStatus.PENDING),
             "context": Value({}, output_field=JSONField()),
@@ -68,13 +101,10 @@ def owe_from(*, kind: str, subscriptions: QuerySet[Any], period: Any, now: datet
     )
 
 
-def enqueue(*, kind: str, user_ids: list[int]) -> None:
+def enqueue(*, kind: NotificationKind, user_ids: list[int]) -> None:
     """After commit, one send task for this chunk of readers."""
-    if not user_ids:
-        return
-    from ..tasks import send_notifications
-
-    transaction.on_commit(lambda: send_notifications.delay(kind, user_ids))
+    if user_ids:
+        after_commit(SEND_NOTIFICATIONS, str(kind), user_ids)
 
 
 def _claimable(now: datetime) -> Q:
@@ -124,18 +154,18 @@ def _message(notification: Notification, connection: Any) -> EmailMultiAlternati
     context = {
         **notification.context,
         "user": notification.user,
-        "site_url": settings.SITE_URL,
         "site_name": settings.SITE_NAME,
         "period": notification.period,
+        "account_url": absolute_url("accounts:account"),
+        "manage_url": absolute_url("subscriptions:billing-manage"),
     }
     base = f"subscriptions/email/{notification.kind}"
-    text = render_to_string(f"{base}.txt", context)
-    html = render_to_string(f"{base}.html", context)
+    subject = render_to_string(f"{base}_subject.txt", context)
     message = EmailMultiAlternatives(
-        subject=f"{settings.SITE_NAME}: {KINDS[notification.kind]}",
-        body=text,
+        subject=" ".join(subject.split()),
+        body=render_to_string(f"{base}.txt", context),
         to=[notification.user.email],
         connection=connection,
     )
-    message.attach_alternative(html, "text/html")
+    message.attach_alternative(render_to_string(f"{base}.html", context), "text/html")
     return message

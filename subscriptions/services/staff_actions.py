@@ -24,20 +24,19 @@ from ..billing.stripe_client import BillingError, stripe_client
 from ..models import (
     Notification,
     NotificationStatus,
-    Payment,
     StaffAction,
     StripeEvent,
     StripeEventStatus,
     Subscription,
     SubscriptionStatus,
 )
-from . import notifications
-from .billing import LIVE_STATUSES, subscription_sync_from_stripe
+from ..vocabulary import AuditSource
+from . import cancellation, complimentary, notifications, payments, trials
 from .stripe_events import stripe_event_replay
-from .transitions import transition
+from .stripe_sync import subscription_sync_from_stripe
 
 S = SubscriptionStatus
-MAX_TRIAL_EXTENSION_DAYS = 365
+MAX_TRIAL_EXTENSION_DAYS = trials.MAX_TRIAL_EXTENSION_DAYS
 MAX_COMPLIMENTARY_DAYS = 3 * 366
 
 
@@ -155,30 +154,8 @@ def reader_id_of(sub: Subscription) -> int:
     return sub.user_id
 
 
-def _ops_move(
-    sub: Subscription,
-    *,
-    to: str,
-    action: str,
-    actor: User,
-    reason: str,
-    detail: dict[str, Any] | None = None,
-    **changes: Any,
-) -> None:
-    """A status change made by staff: the transition's audit entry names them and why."""
-    transition(
-        subscription_id=sub.pk,
-        to=to,
-        source="ops",
-        action=action,
-        actor_id=actor.pk,
-        detail={"reason": reason.strip()[:500], **(detail or {})},
-        **changes,
-    )
-
-
 def _stripe_sync(stripe_sub: dict[str, Any]) -> None:
-    subscription_sync_from_stripe(stripe_subscription=stripe_sub, source="ops")
+    subscription_sync_from_stripe(stripe_subscription=stripe_sub, source=AuditSource.OPS)
 
 
 # --- the actions ---------------------------------------------------------------------
@@ -194,27 +171,20 @@ def trial_extend(*, subscription_id: int, days: int, reason: str, actor: User, k
                 f"Only a running trial can be extended; this subscription is {sub.status}.",
                 "not_trialing",
             )
-        ends = sub.trial_ends_at + timedelta(days=days)
-        if sub.stripe_subscription_id:
-            client = stripe_client()
+        if sub.billed_by_stripe and sub.stripe_subscription_id:
+            # Stripe's trial ends when ours does: move it there, then read it back.
+            ends = max(sub.trial_ends_at, timezone.now()) + timedelta(days=days)
             _stripe_sync(
-                client.subscription_update(
+                stripe_client().subscription_update(
                     sub.stripe_subscription_id,
                     params={"trial_end": int(ends.timestamp()), "proration_behavior": "none"},
                     idempotency_key=f"ops:{key}",
                 )
             )
         else:
-            _ops_move(
-                sub,
-                to=S.TRIALING,
-                action="trial.extended",
-                actor=actor,
-                reason=reason,
-                detail={"days": days},
-                trial_ends_at=ends,
-            )
-        return f"The trial now ends on {ends:%d %B %Y %H:%M} UTC.", {}
+            trials.trial_extend(subscription_id=sub.pk, days=days, actor_id=actor.pk)
+        now_ends = Subscription.objects.values_list("trial_ends_at", flat=True).get(pk=sub.pk)
+        return f"The trial now ends on {now_ends:%d %B %Y %H:%M} UTC.", {}
 
     return _perform(
         key=key,
@@ -239,19 +209,14 @@ def complimentary_grant(
 
     def work(sub: Subscription | None) -> tuple[str, dict[str, Any]]:
         assert sub is not None
-        if sub.stripe_subscription_id and sub.status in LIVE_STATUSES:
+        if sub.billed_by_stripe:
             raise _refuse(
                 "This reader pays through Stripe: cancel the subscription first, "
                 "so they are not billed while on complimentary access.",
                 "billed",
             )
-        _ops_move(
-            sub,
-            to=S.COMPLIMENTARY,
-            action="complimentary.granted",
-            actor=actor,
-            reason=reason,
-            complimentary_until=ends,
+        complimentary.complimentary_grant(
+            subscription_id=sub.pk, days=None, until=ends, actor_id=actor.pk
         )
         return f"Complimentary access until the end of {until:%d %B %Y}.", {}
 
@@ -273,25 +238,17 @@ def subscription_cancel_by_staff(
 
     def work(sub: Subscription | None) -> tuple[str, dict[str, Any]]:
         assert sub is not None
-        if sub.stripe_subscription_id and sub.status in LIVE_STATUSES:
-            client = stripe_client()
+        assert sub.user is not None  # `_perform` refused deleted accounts
+        if sub.billed_by_stripe and sub.stripe_subscription_id:
             if at_period_end:
                 if sub.cancel_at_period_end:
                     raise _refuse("It is already set to end with its period.", "nothing_to_do")
-                stripe_sub = client.subscription_update(
-                    sub.stripe_subscription_id,
-                    params={"cancel_at_period_end": True},
-                    idempotency_key=f"ops:{key}",
+                cancellation.subscription_cancel(
+                    user=sub.user, source=AuditSource.OPS, actor_id=actor.pk
                 )
-            else:
-                stripe_sub = client.subscription_cancel(sub.stripe_subscription_id)
-            _stripe_sync(stripe_sub)
-            return (
-                "Canceled in Stripe: it ends with the current period."
-                if at_period_end
-                else "Canceled in Stripe, effective now.",
-                {},
-            )
+                return "Canceled in Stripe: it ends with the current period.", {}
+            _stripe_sync(stripe_client().subscription_cancel(sub.stripe_subscription_id))
+            return "Canceled in Stripe, effective now.", {}
         if sub.status not in (S.TRIALING, S.COMPLIMENTARY):
             raise _refuse(f"There is nothing to cancel: it is {sub.status}.", "nothing_to_do")
         if at_period_end:
@@ -300,7 +257,10 @@ def subscription_cancel_by_staff(
                 "cancel it now instead.",
                 "no_period",
             )
-        _ops_move(sub, to=S.CANCELED, action="subscription.canceled", actor=actor, reason=reason)
+        if sub.status == S.COMPLIMENTARY:
+            complimentary.complimentary_end(subscription_id=sub.pk, actor_id=actor.pk)
+        else:
+            trials.trial_cancel(user=sub.user, source=AuditSource.OPS, actor_id=actor.pk)
         return "Canceled, effective now.", {}
 
     return _perform(
@@ -322,33 +282,16 @@ def payment_refund(
 
     def work(sub: Subscription | None) -> tuple[str, dict[str, Any]]:
         assert sub is not None
-        payment = (
-            Payment.objects.select_for_update()
-            .filter(user_id=reader_id_of(sub))
-            .order_by("-paid_at", "-id")
-            .first()
+        payment, refund, refund_id = payments.payment_refund(
+            user_id=reader_id_of(sub), amount=amount, idempotency_key=f"ops:{key}"
         )
-        if payment is None:
-            raise _refuse("This reader has no payment to refund.", "no_payment")
-        left = payment.amount - payment.refunded
-        refund = left if amount is None else amount
-        if left <= 0:
-            raise _refuse("The last payment is already fully refunded.", "refunded")
-        if refund > left:
-            raise _refuse(
-                f"That is more than is left of the last payment ({left} {payment.currency}).",
-                "refund_too_large",
-            )
-        refund_id = stripe_client().refund_invoice(
-            invoice_id=payment.stripe_invoice_id, amount=refund, idempotency_key=f"ops:{key}"
-        )
-        before = {"refunded": payment.refunded}
-        payment.refunded += refund
-        payment.save(update_fields=["refunded"])
         return (
             f"Refunded {refund} {payment.currency} of invoice {payment.stripe_invoice_id}.",
             {
-                "before": {"payment": payment.stripe_invoice_id, **before},
+                "before": {
+                    "payment": payment.stripe_invoice_id,
+                    "refunded": payment.refunded - refund,
+                },
                 "after": {"refunded": payment.refunded, "refund": refund_id},
             },
         )

@@ -16,8 +16,7 @@ from django.db import connection, transaction
 from django.db.models import F, Sum
 
 from ..models import Payment, PublisherStatement, ReadEvent
-
-ENTITLED_REASONS = ("subscriber", "trial", "complimentary")
+from ..vocabulary import ENTITLED_REASONS
 
 
 def month_bounds(month: date) -> tuple[datetime, datetime]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -12,7 +11,8 @@ from django.utils import timezone
 
 from ..billing.stripe_client import TemporaryBillingError
 from ..models import StripeEvent, StripeEventStatus
-from ..webhooks.handlers import HANDLERS
+from .dispatch import PROCESS_STRIPE_EVENT, after_commit
+from .stripe_handlers import HANDLERS
 
 logger = logging.getLogger(__name__)
 E = StripeEventStatus
@@ -85,8 +85,6 @@ def stripe_events_requeue(
     """Re-enqueue events still pending long after they arrived (their enqueue was lost,
     e.g. the broker was down at intake). Failed events wait for ops (replay). One query
     to find them; each is processed by the usual task after commit."""
-    from ..tasks import process_stripe_event
-
     cutoff = timezone.now() - older_than
     pks = list(
         StripeEvent.objects.filter(status=E.PENDING, received_at__lt=cutoff)
@@ -94,5 +92,5 @@ def stripe_events_requeue(
         .values_list("pk", flat=True)[:limit]
     )
     for pk in pks:
-        transaction.on_commit(partial(process_stripe_event.delay, pk), robust=True)
+        after_commit(PROCESS_STRIPE_EVENT, pk, robust=True)
     return len(pks)

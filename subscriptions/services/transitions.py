@@ -18,6 +18,7 @@ from django.utils import timezone
 from config.exceptions import ApplicationError
 
 from ..models import AuditEntry, Subscription, SubscriptionStatus
+from ..vocabulary import AuditAction, AuditSource
 from .bulk import insert_from_select, update_returning
 from .mrr import MRR_STATUSES, mrr_record, mrr_record_many
 
@@ -67,8 +68,8 @@ def transition(
     *,
     subscription_id: int,
     to: str,
-    source: str,
-    action: str | None = None,
+    source: AuditSource,
+    action: AuditAction = AuditAction.SUBSCRIPTION_STATUS_CHANGED,
     actor_id: int | None = None,
     detail: dict[str, Any] | None = None,
     now: datetime | None = None,
@@ -103,7 +104,7 @@ def transition(
         AuditEntry.objects.create(
             subscription=sub,
             at=now,
-            action=action or f"status:{to}",
+            action=action,
             from_status=from_status,
             to_status=to,
             source=source,
@@ -128,8 +129,8 @@ def transition_many(
     limit: int,
     from_status: str,
     to: str,
-    source: str,
-    action: str,
+    source: AuditSource,
+    action: AuditAction,
     now: datetime | None = None,
     **changes: Any,
 ) -> list[tuple[int, int | None]]:

@@ -1,7 +1,8 @@
-"""The free trial: start it (once per person) and cancel it.
+"""The free trial: start it and cancel it.
 
-Status changes go through `transitions.transition()`; the one-trial-per-person rule is a
-unique `accounts.TrialClaim` row keyed by the hash of the normalised email.
+Status changes go through `transitions.transition()`. One trial per *person* is the
+accounts app's rule (`accounts.services.reader_trial_start` claims the person's identity,
+then calls `trial_start`); this module knows subscriptions only.
 """
 
 from __future__ import annotations
@@ -9,28 +10,22 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.apps import apps
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
+from rest_framework import status as http
 
 from config.exceptions import ApplicationError
 
 from ..models import Subscription, SubscriptionStatus
+from ..vocabulary import AuditAction, AuditSource
 from .transitions import subscription_for_user, transition
 
 if TYPE_CHECKING:
     from accounts.models import User
 
 S = SubscriptionStatus
-
-
-class EmailAlreadyRegistered(ApplicationError):
-    def __init__(self) -> None:
-        super().__init__(
-            "An account already exists for this email address. Sign in instead.",
-            code="email_taken",
-        )
+MAX_TRIAL_EXTENSION_DAYS = 90
 
 
 class TrialAlreadyUsed(ApplicationError):
@@ -40,53 +35,22 @@ class TrialAlreadyUsed(ApplicationError):
         )
 
 
-def _claim(*, user: User, from_article_slug: str | None, now: datetime) -> None:
-    """Insert the person's TrialClaim or refuse: EmailAlreadyRegistered when a live
-    account holds the claim, TrialAlreadyUsed when only a deleted account's claim is left."""
-    from accounts.identity import identity_hash
-    from accounts.models import TrialClaim
-
-    digest = identity_hash(user.email)
-    article = None
-    slug = (from_article_slug or "").strip()
-    if slug:
-        article = apps.get_model("articles", "Article").objects.filter(slug=slug[:200]).first()
-    try:
-        with transaction.atomic():
-            TrialClaim.objects.create(
-                identity_hash=digest,
-                user=user,
-                claimed_at=now,
-                article=article,
-                article_slug=article.slug if article else "",
-            )
-    except IntegrityError:
-        holder = TrialClaim.objects.filter(identity_hash=digest).values("user_id").first()
-        if holder is not None and holder["user_id"] not in (None, user.pk):
-            raise EmailAlreadyRegistered() from None
-        raise TrialAlreadyUsed() from None
-
-
 def trial_start(
     *, user: User, from_article_slug: str | None = None, now: datetime | None = None
 ) -> Subscription:
-    """Start the reader's free trial: `trialing` from now for settings.TRIAL_DAYS days.
-
-    `from_article_slug` is the article whose wall sent the reader (attribution; ignored
-    when no such article exists). Raises TrialAlreadyUsed / EmailAlreadyRegistered when
-    this person (by normalised email) had a trial before.
-    """
+    """Start the subscription's free trial: `trialing` from now for settings.TRIAL_DAYS
+    days. `from_article_slug` (the wall the reader came from) goes into the audit entry.
+    Raises TrialAlreadyUsed when this subscription had a trial before."""
     now = now or timezone.now()
     with transaction.atomic():
         sub = subscription_for_user(user_id=user.pk)
         if sub.status != S.NONE or sub.trial_started_at is not None:
             raise TrialAlreadyUsed()
-        _claim(user=user, from_article_slug=from_article_slug, now=now)
         return transition(
             subscription_id=sub.pk,
             to=S.TRIALING,
-            source="trial",
-            action="trial:start",
+            source=AuditSource.TRIAL,
+            action=AuditAction.TRIAL_STARTED,
             actor_id=user.pk,
             detail={"from_article": from_article_slug[:200]} if from_article_slug else {},
             now=now,
@@ -95,16 +59,28 @@ def trial_start(
         )
 
 
-def trial_cancel(*, user: User, now: datetime | None = None) -> Subscription:
+def trial_cancel(
+    *,
+    user: User,
+    now: datetime | None = None,
+    source: AuditSource = AuditSource.READER,
+    actor_id: int | None = None,
+) -> Subscription:
     """End a trial at once (a trial without Stripe has no period to run out): `canceled`.
+    The one path for the reader's account page, the billing API and staff alike.
 
     A trial already converted in Stripe is the billing service's to cancel.
     """
     with transaction.atomic():
         sub = Subscription.objects.select_for_update().filter(user_id=user.pk).first()
         if sub is None or sub.status != S.TRIALING:
-            raise ApplicationError("There is no free trial to cancel.", code="no_trial")
-        if sub.stripe_subscription_id:
+            # The same refusal as the billing API's cancel (which ends local trials here).
+            raise ApplicationError(
+                "There is no free trial to cancel.",
+                code="nothing_to_cancel",
+                status_code=http.HTTP_409_CONFLICT,
+            )
+        if sub.billed_by_stripe:
             raise ApplicationError(
                 "This trial is billed through Stripe: cancel it from Manage billing.",
                 code="billed_trial",
@@ -112,8 +88,38 @@ def trial_cancel(*, user: User, now: datetime | None = None) -> Subscription:
         return transition(
             subscription_id=sub.pk,
             to=S.CANCELED,
-            source="reader",
-            action="trial:cancel",
-            actor_id=user.pk,
+            source=source,
+            action=AuditAction.TRIAL_CANCELED,
+            actor_id=user.pk if actor_id is None else actor_id,
             now=now,
+        )
+
+
+def trial_extend(
+    *, subscription_id: int, days: int, actor_id: int | None, now: datetime | None = None
+) -> Subscription:
+    """Staff: give a local trial `days` more (counted from its end, or from now when it
+    has already run out). A trial Stripe bills is extended in Stripe, not here."""
+    if not 1 <= days <= MAX_TRIAL_EXTENSION_DAYS:
+        raise ApplicationError(
+            f"A trial is extended by 1 to {MAX_TRIAL_EXTENSION_DAYS} days.", code="bad_days"
+        )
+    now = now or timezone.now()
+    with transaction.atomic():
+        sub = Subscription.objects.select_for_update().get(pk=subscription_id)
+        if sub.status != S.TRIALING or sub.trial_ends_at is None:
+            raise ApplicationError("There is no free trial to extend.", code="no_trial")
+        if sub.billed_by_stripe:
+            raise ApplicationError(
+                "This trial is billed through Stripe: extend it in Stripe.", code="billed_trial"
+            )
+        return transition(
+            subscription_id=sub.pk,
+            to=S.TRIALING,
+            source=AuditSource.OPS,
+            action=AuditAction.TRIAL_EXTENDED,
+            actor_id=actor_id,
+            detail={"days": days},
+            now=now,
+            trial_ends_at=max(sub.trial_ends_at, now) + timedelta(days=days),
         )

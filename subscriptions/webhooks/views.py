@@ -8,9 +8,8 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
-from ..billing.stripe_client import WebhookSignatureError, verify_webhook
+from ..billing.stripe_client import WebhookPayloadError, WebhookSignatureError, verify_webhook
 from ..models import StripeEventStatus
 from ..services.stripe_events import stripe_event_store
 from ..tasks import process_stripe_event
@@ -23,8 +22,11 @@ def _error(detail: str, code: str, status: int) -> JsonResponse:
 
 
 @csrf_exempt
-@require_POST
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
+    if request.method != "POST":
+        not_allowed = _error("Method not allowed.", "method_not_allowed", 405)
+        not_allowed["Allow"] = "POST"
+        return not_allowed
     secret = settings.STRIPE_WEBHOOK_SECRET
     if not secret:
         return _error("billing is not configured", "billing_not_configured", 503)
@@ -35,6 +37,8 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         event = verify_webhook(payload=request.body, signature=signature, secret=secret)
     except WebhookSignatureError:
         return _error("Invalid Stripe signature or payload.", "signature_invalid", 400)
+    except WebhookPayloadError as exc:
+        return _error(str(exc), "payload_invalid", 400)
     stored = stripe_event_store(event=event)
     if stored is None:
         return JsonResponse({"received": True, "duplicate": True})

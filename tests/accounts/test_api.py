@@ -8,6 +8,7 @@ from django.core import mail
 from django.test import override_settings
 
 from accounts.models import TrialClaim
+from accounts.services import trial_claim_verify
 from subscriptions.models import Subscription
 from tests.factories import ArticleFactory, UserFactory
 
@@ -294,6 +295,28 @@ def test_gmail_variants_are_400_and_change_nothing(api_client, variant):
     assert counts() == before
 
 
+ADDRESS_VARIANTS = [
+    ("alice@example.org", '"alice"@example.org'),
+    ("bobsmith@gmail.com", '"bob.smith"@gmail.com'),
+    ("ann@bücher.de", "ann@xn--bcher-kva.de"),
+    ("ann@xn--bcher-kva.de", "ann@BÜCHER.de"),
+    ("ann@example.org", "ann@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.org"),
+]
+
+
+@pytest.mark.parametrize(("first", "variant"), ADDRESS_VARIANTS)
+def test_quoted_idn_and_unicode_variants_are_400_and_change_nothing(api_client, first, variant):
+    assert (
+        api_client.post(SIGNUP, {"email": first, "password": GOOD_PASSWORD}, format="json")
+    ).status_code == 201
+    before = counts()
+    body = assert_error(
+        api_client.post(SIGNUP, {"email": variant, "password": GOOD_PASSWORD}, format="json")
+    )
+    assert body["code"] == "email_taken"
+    assert counts() == before
+
+
 def test_form_encoded_bodies_are_refused(api_client):
     before = counts()
     response = api_client.post(SIGNUP, {"email": "ann@example.org", "password": GOOD_PASSWORD})
@@ -469,6 +492,7 @@ def test_delete_account_via_the_api(api_client):
     from subscriptions.models import AuditEntry
 
     _signed_up(api_client)
+    trial_claim_verify(user=User.objects.get(), email="ann@example.org")  # binds for good
     response = api_client.delete(ME, {"password": GOOD_PASSWORD}, format="json")
     assert response.status_code == 204
     assert not User.objects.exists()

@@ -55,3 +55,38 @@ def test_signups_are_counted_in_redis(api_client, redis_cache, settings):
     )
     assert second.status_code == 429
     assert "Retry-After" in second
+
+
+def test_racing_guesses_on_redis_get_exactly_the_limit(redis_cache):
+    """Redis's INCR is what makes the limiter atomic across processes: twenty guesses at
+    once for one email get five tries between them."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from accounts import limits
+
+    barrier = Barrier(20)
+
+    def guess(n: int) -> str:
+        barrier.wait()
+        try:
+            limits.signin_begin(email="ann@example.org", address=f"198.51.100.{n}")
+        except limits.Throttled:
+            return "throttled"
+        return "tried"
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(guess, range(20)))
+    assert outcomes.count("tried") == 5
+
+
+def test_web_and_api_share_the_redis_counter(client, api_client, redis_cache):
+    UserFactory(email="ann@example.org")
+    for _ in range(5):
+        client.post("/login/", {"login": "ann@example.org", "password": "wrong-wrong"})
+    response = api_client.post(
+        "/api/v1/auth/login/",
+        {"email": "ann@example.org", "password": "correct horse battery staple"},
+        format="json",
+    )
+    assert response.status_code == 429

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -28,7 +29,7 @@ from subscriptions.models import Plan
 SMALL = {"publishers": 4, "publications": 12, "articles": 200}
 
 
-def _load(**sizes: int) -> str:
+def _load(**sizes: Any) -> str:
     out = StringIO()
     call_command("load_demo", stdout=out, **{**SMALL, **sizes})
     return out.getvalue()
@@ -127,22 +128,54 @@ def test_load_demo_is_idempotent_and_deterministic() -> None:
     first_counts = _counts()
     first_titles = sorted(Article.objects.values_list("slug", "title"))
 
-    users = get_user_model().objects
-    reader = users.get(email="reader@masthead.local")
-    reader.set_password("changed")
-    reader.save()
-
     output = _load()
     assert _counts() == first_counts
     assert sorted(Article.objects.values_list("slug", "title")) == first_titles
     assert "(0 new)" in output
-    assert users.get(email="reader@masthead.local").check_password("masthead-reader")
 
     expected = demo.build_catalogue(**SMALL)
     assert sorted((a.slug, a.title) for a in expected.articles) == first_titles
     assert sorted(Publication.objects.values_list("slug", flat=True)) == sorted(
         p.slug for p in expected.publications
     )
+
+
+@pytest.mark.django_db
+def test_load_demo_never_resets_an_existing_accounts_password_or_roles() -> None:
+    """A rerun (or an account someone signed up with the demo's address first) keeps its
+    own password and gains no staff rights: the demo's passwords are published."""
+    users = get_user_model().objects
+    squatter = users.create_user(email="admin@masthead.local", password="squatters-own-pw")
+    _load()
+    reader = users.get(email="reader@masthead.local")
+    reader.set_password("readers-new-pw")
+    reader.is_staff = False
+    reader.save()
+
+    output = _load()
+
+    squatter.refresh_from_db()
+    assert squatter.check_password("squatters-own-pw")
+    assert not squatter.is_staff and not squatter.is_superuser
+    assert users.get(email="reader@masthead.local").check_password("readers-new-pw")
+    assert "masthead-admin" not in output and "masthead-reader" not in output
+    assert re.search(r"admin@masthead\.local\s+\(existing account, password unchanged\)", output)
+
+
+@pytest.mark.django_db
+def test_load_demo_refuses_production_settings(settings: Any) -> None:
+    settings.IS_PRODUCTION = True
+    with pytest.raises(CommandError, match="--allow-production"):
+        _load()
+    assert get_user_model().objects.count() == 0
+    assert Article.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_load_demo_runs_in_production_only_when_told_explicitly(settings: Any) -> None:
+    settings.IS_PRODUCTION = True
+    _load(allow_production=True)
+    assert Article.objects.count() == SMALL["articles"]
 
 
 @pytest.mark.django_db

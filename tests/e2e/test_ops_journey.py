@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.services import reader_trial_start
 from subscriptions.models import StaffAction, Subscription
-from subscriptions.services.trials import trial_start
 from tests.factories import UserFactory
 from tests.ops.conftest import ensure_ops_group
 
@@ -32,7 +32,7 @@ def test_ops_finds_a_reader_reads_the_timeline_and_extends_the_trial(live_server
     ops = UserFactory(email="ops@masthead.local", password=PASSWORD, is_staff=True)
     ops.groups.add(ensure_ops_group())
     reader = UserFactory(email="Jane.Doe@gmail.com", password=PASSWORD)
-    trial_start(user=reader, now=timezone.now() - timedelta(days=11))  # three days left
+    reader_trial_start(user=reader, now=timezone.now() - timedelta(days=11))  # three days left
     ends = Subscription.objects.get(user=reader).trial_ends_at
     assert ends is not None
 
@@ -47,7 +47,7 @@ def test_ops_finds_a_reader_reads_the_timeline_and_extends_the_trial(live_server
     page.wait_for_url("**/ops/subscribers/*/")
     assert page.get_by_role("heading", name="Jane.Doe@gmail.com").is_visible()
     timeline = page.locator("table.timeline")
-    assert timeline.get_by_text("trial:start").is_visible()
+    assert timeline.get_by_text("trial.started").is_visible()
     assert timeline.get_by_text("Signed up").is_visible()
 
     page.get_by_role("link", name="Extend the trial").click()

@@ -24,6 +24,7 @@ from django.utils import timezone
 from config.celery_app import app as celery_app
 from subscriptions.models import AuditEntry, Notification, Subscription
 from subscriptions.tasks import run_job
+from subscriptions.vocabulary import AuditAction
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -152,7 +153,7 @@ def test_killed_mid_batch_leaves_no_half_state_and_the_rerun_sends_nothing_twice
     # Chunks are all-or-nothing: every expired trial has its audit entry and its email
     # owed, and nothing else does.
     assert expired % 20 == 0
-    assert AuditEntry.objects.filter(action="trial_expired").count() == expired
+    assert AuditEntry.objects.filter(action=AuditAction.TRIAL_EXPIRED).count() == expired
     assert Notification.objects.filter(kind="trial_expired").count() == expired
 
     start_worker(chunk_size=500)
@@ -164,4 +165,4 @@ def test_killed_mid_batch_leaves_no_half_state_and_the_rerun_sends_nothing_twice
     sent = recipients(start_worker.mail_dir)
     assert len(sent) == total
     assert max(sent.values()) == 1, "an email was sent twice"
-    assert AuditEntry.objects.filter(action="trial_expired").count() == total
+    assert AuditEntry.objects.filter(action=AuditAction.TRIAL_EXPIRED).count() == total

@@ -80,7 +80,6 @@ def test_extend_trial_through_the_form_is_audited_and_seen_by_the_reader(
     entry = AuditEntry.objects.filter(subscription=trial).first()
     assert entry is not None
     assert (entry.action, entry.source, entry.actor) == ("trial.extended", "ops", ops_user)
-    assert entry.detail["reason"] == "Ticket 42: app outage"
     # The reader sees it: me/ (the account summary) counts ten days left now.
     assert account_summary(user=reader)["subscription"]["trial_days_left"] == 10
     page = ops_client.get(f"/ops/subscribers/{trial.pk}/")
@@ -104,7 +103,7 @@ def test_a_double_submit_does_one_thing(ops_client, trial):
         ({"days": "-3", "reason": "r"}, b"greater than or equal to 1"),
         ({"days": "0", "reason": "r"}, b"greater than or equal to 1"),
         ({"days": "abc", "reason": "r"}, b"Enter a whole number"),
-        ({"days": "999", "reason": "r"}, b"less than or equal to 365"),
+        ({"days": "999", "reason": "r"}, b"less than or equal to 90"),
         ({"days": "3", "reason": ""}, b"This field is required"),
         ({"days": "3", "reason": "   "}, b"This field is required"),
         ({"days": "3", "reason": "r", "key": ""}, b"This form has expired"),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from accounts.services import reader_trial_start
 from subscriptions.models import (
     BillingCustomer,
     Notification,
@@ -17,7 +18,6 @@ from subscriptions.models import (
     Subscription,
 )
 from subscriptions.services.transitions import transition
-from subscriptions.services.trials import trial_start
 from subscriptions.timeline import subscriber_search, subscriber_timeline
 from tests.factories import ArticleFactory, PlanFactory, UserFactory
 
@@ -43,7 +43,7 @@ def reader():
         level="premium",
     )
     with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
-        sub = trial_start(user=user, from_article_slug="the-harbour-deal")
+        sub = reader_trial_start(user=user, from_article_slug="the-harbour-deal")
     BillingCustomer.objects.create(user=user, stripe_customer_id="cus_foo")
     plan = PlanFactory()
     transition(
@@ -151,7 +151,7 @@ def test_timeline_is_one_ordered_list_of_everything(reader, ops_user):
         ("wall", "Wall: subscribers_only"),  # 08:00
         ("signup", "Signed up"),  # 09:00
         ("signup", "Trial claimed"),  # 09:05
-        ("trial", "trial:start"),  # 09:05
+        ("trial", "trial.started"),  # 09:05
         ("ops", "Staff: trial.extended"),  # day 2
         ("email", "Email: trial_ending"),  # day 11
         ("payment", "Stripe: invoice.paid"),  # day 14, a second before
@@ -177,7 +177,7 @@ def test_subscriber_page_shows_the_timeline_and_links(ops_client, reader):
     for text in [
         "Foo.Bar@gmail.com",
         "Who bought the harbour?",
-        "trial:start",
+        "trial.started",
         "Stripe: invoice.paid",
         "Payment received",
         "Email: trial_ending",
@@ -192,7 +192,7 @@ def test_subscriber_page_shows_the_timeline_and_links(ops_client, reader):
     assert f"/ops/subscribers/{sub.pk}/extend-trial/" not in html
     assert "Extend the trial (not in a trial)" in html
     assert "Grant complimentary access (billed in Stripe: cancel first)" in html
-    assert html.index("Signed up") < html.index("trial:start") < html.index("Payment received")
+    assert html.index("Signed up") < html.index("trial.started") < html.index("Payment received")
 
 
 def test_unknown_subscriber_is_404_and_a_deleted_account_offers_no_actions(ops_client, reader):

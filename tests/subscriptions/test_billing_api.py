@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from subscriptions.models import AuditEntry, Subscription
 from subscriptions.services.transitions import subscription_for_user, transition
+from subscriptions.vocabulary import AuditAction
 from tests.factories import PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +110,7 @@ def test_cancel_a_local_trial_ends_it_at_once(api, reader):
         "current_period_end",
         "cancel_at_period_end",
     }
-    audit = AuditEntry.objects.get(action="trial_canceled")
+    audit = AuditEntry.objects.get(action=AuditAction.TRIAL_CANCELED)
     assert (audit.source, audit.actor_id) == ("reader", reader.pk)
 
 

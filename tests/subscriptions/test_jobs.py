@@ -23,6 +23,7 @@ from subscriptions.models import (
     Subscription,
 )
 from subscriptions.services import jobs, statements
+from subscriptions.vocabulary import AuditAction
 from tests.factories import ArticleFactory, PlanFactory, PublisherFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +74,7 @@ def test_expire_trials_expires_due_local_trials_once_and_tells_each_reader_once(
     }
     not_due.refresh_from_db()
     assert not_due.status == "trialing"
-    assert AuditEntry.objects.filter(action="trial_expired").count() == 3
+    assert AuditEntry.objects.filter(action=AuditAction.TRIAL_EXPIRED).count() == 3
     assert sorted(m.to[0] for m in mail.outbox) == sorted(s.user.email for s in due)
     assert all("trial has ended" in m.subject for m in mail.outbox)
 

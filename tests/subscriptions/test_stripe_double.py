@@ -24,6 +24,7 @@ from subscriptions.models import (
 )
 from subscriptions.selectors import entitlement_of
 from subscriptions.services.transitions import subscription_for_user, transition
+from subscriptions.vocabulary import AuditAction
 from tests.factories import PlanFactory, UserFactory
 from tests.subscriptions.stripe_double import StripeDouble, point_at_double
 
@@ -238,7 +239,9 @@ def test_a_card_that_already_had_a_trial_gets_no_second_one(double, relay):
     stripe_sub = double.get(f"/v1/subscriptions/{stripe_id}")
     assert stripe_sub["status"] == "active"
     assert stripe_sub["trial_end"] <= int(datetime.now(tz=UTC).timestamp())
-    assert AuditEntry.objects.filter(subscription=sub, action="trial_refused_card_reused").exists()
+    assert AuditEntry.objects.filter(
+        subscription=sub, action=AuditAction.TRIAL_REFUSED_CARD_REUSED
+    ).exists()
     assert [i["status"] for i in invoices_of(double, second)] == ["paid"]
     assert sub_of(first).status == "trialing"
 
@@ -323,7 +326,7 @@ def test_account_page_forms_redirect_to_checkout_and_portal(double, relay, clien
 
 
 def test_reconcile_repairs_drift_from_missed_webhooks(double, relay):
-    from subscriptions.services.billing import stripe_reconcile
+    from subscriptions.services.reconcile import stripe_reconcile
 
     user, client = reader()
     stripe_id = subscribe(double, relay, client)

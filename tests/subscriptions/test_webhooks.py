@@ -257,17 +257,25 @@ def test_bad_signature_is_400(client, tamper):
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "code"),
     [
-        b"not json at all",
-        b"\xff\xfe\x00garbage",
-        b"[]",
-        b'{"id": "evt_1"}',
-        b'{"id": "evt_1", "type": "invoice.paid", "created": "yesterday", "data": {}}',
-        b'{"id": "evt_1", "type": "invoice.paid", "created": 1, "data": {"object": 3}}',
+        # Signed, so verified, but not an event: the sender learns it is the payload.
+        (b"not json at all", "payload_invalid"),
+        (b"[]", "payload_invalid"),
+        (b'{"id": "evt_1"}', "payload_invalid"),
+        (
+            b'{"id": "evt_1", "type": "invoice.paid", "created": "yesterday", "data": {}}',
+            "payload_invalid",
+        ),
+        (
+            b'{"id": "evt_1", "type": "invoice.paid", "created": 1, "data": {"object": 3}}',
+            "payload_invalid",
+        ),
+        # Not UTF-8: the signature cannot even be checked.
+        (b"\xff\xfe\x00garbage", "signature_invalid"),
     ],
 )
-def test_signed_garbage_is_400(client, body):
+def test_signed_garbage_is_400(client, body, code):
     header = stripe_header_for(body)
     response = client.post(
         "/webhooks/stripe/",
@@ -276,8 +284,60 @@ def test_signed_garbage_is_400(client, body):
         HTTP_STRIPE_SIGNATURE=header,
     )
     assert response.status_code == 400
-    assert response.json()["code"] == "signature_invalid"
+    assert response.json()["code"] == code
     assert not StripeEvent.objects.exists()
+
+
+def _post_signed(client, body: bytes):
+    return client.post(
+        "/webhooks/stripe/",
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(body),
+    )
+
+
+@pytest.mark.parametrize("created", [10**20, -(10**15), 2**63, -1, True, 1.5])
+def test_signed_event_with_an_impossible_created_is_400_and_not_stored(client, created):
+    """`created` = 10**20 raised OverflowError, -10**15 ValueError: a 500 before."""
+    s = lifecycle()
+    response = _post_signed(client, _body({**s.events[1], "created": created}))
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "Not a Stripe event: `created` is not a timestamp.",
+        "code": "payload_invalid",
+    }
+    assert not StripeEvent.objects.exists()
+
+
+@pytest.mark.parametrize("depth", [5000, 100])
+def test_signed_deeply_nested_event_is_400_and_not_stored(client, depth):
+    """5,000 levels raised RecursionError in json.loads: a 500 before. 100 levels parse,
+    but are deeper than any Stripe event and than the database should be asked to store."""
+    s = lifecycle()
+    evt = {**s.events[1], "data": {"object": {**s.events[1]["data"]["object"], "metadata": 0}}}
+    body = _body(evt).replace(b'"metadata": 0', b'"metadata": ' + b"[" * depth + b"]" * depth, 1)
+    response = _post_signed(client, body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "payload_invalid"
+    assert "nested" in response.json()["detail"]
+    assert not StripeEvent.objects.exists()
+
+
+@pytest.mark.parametrize("period_end", [10**20, -(10**15)])
+def test_signed_event_the_handler_cannot_use_is_stored_as_failed_with_its_error(
+    deliver, period_end
+):
+    s = lifecycle()
+    evt = s.events[3]  # customer.subscription.updated -> active
+    item = evt["data"]["object"]["items"]["data"][0]
+    item["current_period_end"] = period_end
+    (response,) = deliver(evt)
+    assert response.status_code == 200
+    stored = StripeEvent.objects.get()
+    assert stored.status == "failed"
+    assert stored.error and stored.attempts == 1
+    assert s.sub().status == "trialing"  # nothing applied
 
 
 def stripe_header_for(body: bytes) -> str:
@@ -317,8 +377,12 @@ def test_webhook_without_secret_is_503(client, settings):
     }
 
 
-def test_only_post(client):
-    assert client.get("/webhooks/stripe/").status_code == 405
+@pytest.mark.parametrize("method", ["get", "put", "delete", "options"])
+def test_only_post(client, method):
+    response = getattr(client, method)("/webhooks/stripe/")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.json() == {"detail": "Method not allowed.", "code": "method_not_allowed"}
 
 
 def test_unknown_type_is_stored_and_ignored(deliver):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from articles import demo
@@ -20,8 +21,18 @@ class Command(BaseCommand):
         parser.add_argument("--publications", type=int, default=demo.DEFAULT_PUBLICATIONS)
         parser.add_argument("--articles", type=int, default=demo.DEFAULT_ARTICLES)
         parser.add_argument("--seed", type=int, default=demo.SEED)
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Load the demo under production settings too (its passwords are public).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if settings.IS_PRODUCTION and not options["allow_production"]:
+            raise CommandError(
+                "Refusing to load demo data and accounts with published passwords under "
+                "production settings; pass --allow-production if you really mean it."
+            )
         try:
             summary = demo.load_demo(
                 publishers=options["publishers"],
@@ -42,6 +53,10 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Publisher staff account is attached to '{summary.first_publisher}'.")
         self.stdout.write("Demo accounts (email / password):")
-        width = max(len(account.email) for account in summary.accounts)
-        for account in summary.accounts:
-            self.stdout.write(f"  {account.email:<{width}}  {account.password:<20}  {account.role}")
+        width = max(len(account.email) for account in demo.DEMO_ACCOUNTS)
+        for account in demo.DEMO_ACCOUNTS:
+            if account in summary.accounts:
+                line = f"{account.password:<20}  {account.role}"
+            else:
+                line = "(existing account, password unchanged)"
+            self.stdout.write(f"  {account.email:<{width}}  {line}")

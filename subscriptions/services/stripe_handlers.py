@@ -7,9 +7,17 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..billing.stripe_client import invoice_price_id, invoice_subscription_id
-from ..models import SubscriptionStatus
-from ..services import billing
+from django.conf import settings
+
+from ..billing.stripe_client import (
+    from_stripe_time,
+    invoice_price_id,
+    invoice_subscription_id,
+)
+from ..models import Subscription, SubscriptionStatus
+from ..vocabulary import NotificationKind
+from . import checkout, payments, stripe_sync
+from .notifications import notify
 
 if TYPE_CHECKING:
     from ..models import StripeEvent
@@ -27,14 +35,14 @@ def checkout_session_completed(event: StripeEvent) -> None:
     session = _object(event)
     if session.get("mode") not in (None, "subscription"):
         return
-    billing.checkout_completed(
+    checkout.checkout_completed(
         session=session, event_created=event.created, event_id=event.stripe_id
     )
 
 
 def customer_subscription_changed(event: StripeEvent) -> None:
     stripe_sub = _object(event)
-    billing.subscription_refresh(
+    stripe_sync.subscription_refresh(
         stripe_subscription_id=str(stripe_sub["id"]),
         hint=stripe_sub,
         event_created=event.created,
@@ -44,7 +52,7 @@ def customer_subscription_changed(event: StripeEvent) -> None:
 
 def customer_subscription_trial_will_end(event: StripeEvent) -> None:
     customer_subscription_changed(event)
-    billing.notify_trial_will_end(stripe_subscription=_object(event))
+    notify_trial_will_end(stripe_subscription=_object(event))
 
 
 def _customer_id(obj: Mapping[str, Any]) -> str | None:
@@ -64,7 +72,7 @@ def _invoice_status_hint(
 ) -> None:
     """What an invoice says of its subscription: the status, and the period its lines
     start (a failed renewal still starts the new period on Stripe)."""
-    billing.subscription_status_hint(
+    stripe_sync.subscription_status_hint(
         stripe_subscription_id=stripe_sub_id,
         customer_id=_customer_id(invoice),
         to=to,
@@ -80,7 +88,7 @@ def invoice_paid(event: StripeEvent) -> None:
     stripe_sub_id = invoice_subscription_id(invoice)
     if stripe_sub_id is None:
         return
-    billing.payment_record(invoice=invoice, event_created=event.created)
+    payments.payment_record(invoice=invoice, event_created=event.created)
     _invoice_status_hint(event, invoice, stripe_sub_id, to=S.ACTIVE)
 
 
@@ -90,7 +98,7 @@ def invoice_payment_failed(event: StripeEvent) -> None:
     if stripe_sub_id is None:
         return
     _invoice_status_hint(event, invoice, stripe_sub_id, to=S.PAST_DUE)
-    billing.notify_payment_failed(
+    notify_payment_failed(
         stripe_subscription_id=stripe_sub_id,
         invoice_id=str(invoice.get("id") or event.stripe_id),
         attempt=int(invoice.get("attempt_count") or 1),
@@ -102,8 +110,49 @@ def invoice_payment_action_required(event: StripeEvent) -> None:
     stripe_sub_id = invoice_subscription_id(invoice)
     if stripe_sub_id is None:
         return
-    billing.notify_payment_action_required(
+    notify_payment_action_required(
         stripe_subscription_id=stripe_sub_id, invoice_id=str(invoice.get("id") or event.stripe_id)
+    )
+
+
+# --- the emails some events owe the reader (once each, through the outbox) ----------------
+def _reader_of(stripe_subscription_id: str) -> Subscription | None:
+    sub = Subscription.objects.filter(stripe_subscription_id=stripe_subscription_id).first()
+    return sub if sub is not None and sub.user_id is not None else None
+
+
+def notify_payment_failed(*, stripe_subscription_id: str, invoice_id: str, attempt: int) -> None:
+    """Only while the reader is past due: late news of a failure already recovered from
+    (or of an old subscription) sends nothing."""
+    sub = _reader_of(stripe_subscription_id)
+    if sub is None or sub.user_id is None or sub.status != S.PAST_DUE:
+        return
+    notify(
+        user_id=sub.user_id,
+        kind=NotificationKind.PAYMENT_FAILED,
+        period=f"{invoice_id}:{attempt}",
+        context={"grace_days": settings.GRACE_PERIOD_DAYS},
+    )
+
+
+def notify_payment_action_required(*, stripe_subscription_id: str, invoice_id: str) -> None:
+    sub = _reader_of(stripe_subscription_id)
+    if sub is None or sub.user_id is None:
+        return
+    notify(user_id=sub.user_id, kind=NotificationKind.PAYMENT_ACTION_REQUIRED, period=invoice_id)
+
+
+def notify_trial_will_end(*, stripe_subscription: Mapping[str, Any]) -> None:
+    stripe_id = str(stripe_subscription.get("id") or "")
+    sub = _reader_of(stripe_id)
+    if sub is None or sub.user_id is None or sub.status != S.TRIALING:
+        return
+    ends = from_stripe_time(stripe_subscription.get("trial_end"))
+    notify(
+        user_id=sub.user_id,
+        kind=NotificationKind.TRIAL_WILL_END,
+        period=f"{stripe_id}:{stripe_subscription.get('trial_end')}",
+        context={"trial_ends": f"{ends:%d %B %Y}" if ends else ""},
     )
 
 

@@ -62,7 +62,7 @@ def unschedule_snapshots(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("subscriptions", "0008_seed_stripe_jobs"),
+        ("subscriptions", "0009_one_outbox"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -1,0 +1,16 @@
+"""Absolute links for emails, Stripe return pages and anything sent outside a request:
+the path from `reverse()`, the scheme and host from SITE_URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+
+
+def absolute_url(viewname: str, *, query: str = "", **kwargs: Any) -> str:
+    """`https://site/path/` for a named route (kwargs are its URL arguments); `query`
+    is appended as given (e.g. Stripe's `{CHECKOUT_SESSION_ID}` placeholder)."""
+    url = settings.SITE_URL.rstrip("/") + reverse(viewname, kwargs=kwargs or None)
+    return f"{url}?{query}" if query else url

@@ -1,0 +1,120 @@
+"""Stripe Checkout: start a session for a plan, and link what a completed one made."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import status as http
+
+from accounts.models import User
+from config.exceptions import ApplicationError
+from config.links import absolute_url
+
+from ..billing.stripe_client import stripe_client, stripe_client_or_none, to_stripe_time
+from ..models import BillingCustomer, Plan, Subscription, SubscriptionStatus
+from ..vocabulary import AuditAction, AuditSource
+from .card_trials import trial_abuse_check
+from .customers import billing_customer_ensure
+from .stripe_sync import STRIPE_STATUS_MAP, SubscriptionNotLinked, subscription_sync_from_stripe
+from .transitions import subscription_for_user, transition
+
+S = SubscriptionStatus
+
+# Stripe wants a Checkout trial to end at least 48 hours ahead; closer than that we defer
+# the first charge with the billing-cycle anchor instead.
+CHECKOUT_MIN_TRIAL = timedelta(hours=48)
+
+
+def checkout_start(*, user: User, plan_code: str, now: datetime | None = None) -> str:
+    """A Stripe Checkout session (subscription mode) for this reader and plan; its URL.
+
+    A reader still in the local trial gets a Stripe trial ending with it, so nothing is
+    charged before the trial's end.
+    """
+    plan = Plan.objects.filter(
+        code=plan_code or "", is_active=True, stripe_price_id__isnull=False
+    ).first()
+    if plan is None or not plan.stripe_price_id:
+        raise ApplicationError("Unknown plan.", code="unknown_plan")
+    client = stripe_client()
+    now = now or timezone.now()
+    sub = subscription_for_user(user_id=user.pk)
+    if sub.billed_by_stripe:
+        raise ApplicationError(
+            "You already have a subscription: manage it in the billing portal.",
+            code="already_subscribed",
+            status_code=http.HTTP_409_CONFLICT,
+        )
+    customer = billing_customer_ensure(user=user, client=client)
+    subscription_data: dict[str, Any] = {"metadata": {"user_id": str(user.pk)}}
+    if sub.status == S.NONE and settings.TRIAL_REQUIRES_CARD:
+        # Ops require a card for trials: the trial starts through Checkout (once per
+        # reader; a card already used for a trial is refused when checkout completes).
+        subscription_data["trial_period_days"] = settings.TRIAL_DAYS
+    elif sub.status == S.TRIALING and sub.trial_ends_at and sub.trial_ends_at > now:
+        if sub.trial_ends_at - now >= CHECKOUT_MIN_TRIAL:
+            subscription_data["trial_end"] = to_stripe_time(sub.trial_ends_at)
+        else:
+            subscription_data["billing_cycle_anchor"] = to_stripe_time(sub.trial_ends_at)
+            subscription_data["proration_behavior"] = "none"
+    params: dict[str, Any] = {
+        "mode": "subscription",
+        "customer": customer.stripe_customer_id,
+        "client_reference_id": str(user.pk),
+        "line_items": [{"price": plan.stripe_price_id, "quantity": 1}],
+        "subscription_data": subscription_data,
+        "metadata": {"user_id": str(user.pk), "plan": plan.code},
+        "success_url": absolute_url(
+            "subscriptions:checkout-success", query="session_id={CHECKOUT_SESSION_ID}"
+        ),
+        "cancel_url": absolute_url("subscriptions:checkout-cancel"),
+    }
+    # The same request within the hour is the same session (Stripe replays the answer).
+    fingerprint = hashlib.sha256(repr(sorted(params.items())).encode()).hexdigest()[:16]
+    attempt = f"{to_stripe_time(now) // 3600}:{fingerprint}"
+    session = client.checkout_session_create(
+        params=params, idempotency_key=f"checkout:{user.pk}:{attempt}"
+    )
+    return str(session["url"])
+
+
+def checkout_completed(
+    *, session: Mapping[str, Any], event_created: datetime, event_id: str
+) -> Subscription | None:
+    """Link the Customer and the Stripe subscription to the reader of
+    `client_reference_id`; then converge and refuse a second trial on a known card."""
+    user_id = str(session.get("client_reference_id") or "")
+    user = User.objects.filter(pk=int(user_id)).first() if user_id.isdigit() else None
+    if user is None:
+        raise SubscriptionNotLinked(f"checkout session {session.get('id')} names no reader")
+    customer_id = session.get("customer")
+    if isinstance(customer_id, str) and customer_id:
+        BillingCustomer.objects.get_or_create(
+            stripe_customer_id=customer_id, defaults={"user": user}
+        )
+    stripe_sub_id = session.get("subscription")
+    if not isinstance(stripe_sub_id, str) or not stripe_sub_id:
+        return None
+    sub = subscription_for_user(user_id=user.pk)
+    client = stripe_client_or_none()
+    if client is None:
+        if sub.stripe_subscription_id == stripe_sub_id or sub.billed_by_stripe:
+            return sub  # linked already, or (old news) another live subscription is
+        # Another reader's row holding this id fails on the unique column: kept for ops.
+        return transition(
+            subscription_id=sub.pk,
+            to=sub.status,
+            source=AuditSource.STRIPE,
+            action=AuditAction.STRIPE_LINKED,
+            detail={"stripe_event": event_id},
+            stripe_subscription_id=stripe_sub_id,
+        )
+    fresh: Mapping[str, Any] = client.subscription_retrieve(stripe_sub_id)
+    if STRIPE_STATUS_MAP.get(str(fresh.get("status"))) == S.TRIALING:
+        fresh = trial_abuse_check(user=user, stripe_subscription=fresh, client=client)
+    return subscription_sync_from_stripe(stripe_subscription=fresh)

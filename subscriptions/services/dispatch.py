@@ -1,0 +1,24 @@
+"""Services schedule background work through here, by task name, once the transaction
+commits: they never import `subscriptions.tasks` (which imports them)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from celery import current_app
+from django.db import transaction
+
+SEND_NOTIFICATIONS = "notifications.send"
+PROCESS_STRIPE_EVENT = "subscriptions.tasks.process_stripe_event"
+
+
+def _send(task_name: str, args: tuple[Any, ...]) -> None:
+    # A signature by name runs the registered task (eagerly too, under test settings).
+    current_app.signature(task_name, args=args).delay()
+
+
+def after_commit(task_name: str, *args: Any, robust: bool = False) -> None:
+    """Enqueue `task_name(*args)` when the current transaction commits (at once outside
+    one). `robust`: a failed enqueue is logged, not raised (a sweep job catches up)."""
+    transaction.on_commit(partial(_send, task_name, args), robust=robust)
