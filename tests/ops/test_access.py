@@ -152,6 +152,10 @@ def test_ops_staff_can_use_the_admin(ops_client, trial_sub):
         page = ops_client.get(f"/admin/{path}/")
         assert page.status_code == 200, path
         assert b'value="delete_selected"' not in page.content, path
+    # The subscription admin's bulk actions need the change permission, which ops lack:
+    # their changes go through the dashboard's forms, with a reason.
+    changelist = ops_client.get("/admin/subscriptions/subscription/")
+    assert b'value="extend_trial"' not in changelist.content
     change = ops_client.get(f"/admin/subscriptions/subscription/{trial_sub.pk}/change/")
     assert change.status_code == 200
     assert b'name="status"' not in change.content  # read-only: changes go through services
