@@ -119,7 +119,19 @@ class Migration(migrations.Migration):
                 ("key", models.CharField(max_length=64, unique=True)),
                 (
                     "action",
-                    models.CharField(help_text="Dotted, e.g. trial.extended", max_length=40),
+                    models.CharField(
+                        choices=[
+                            ("trial.extended", "Trial Extended"),
+                            ("subscription.complimentary_granted", "Complimentary Granted"),
+                            ("subscription.canceled", "Canceled"),
+                            ("subscription.canceled_at_period_end", "Canceled At Period End"),
+                            ("subscription.resynced", "Resynced"),
+                            ("payment.refunded", "Payment Refunded"),
+                            ("webhook.replayed", "Webhook Replayed"),
+                            ("email.resent", "Email Resent"),
+                        ],
+                        max_length=40,
+                    ),
                 ),
                 ("at", models.DateTimeField(db_index=True)),
                 ("reason", models.TextField()),

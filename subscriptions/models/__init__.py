@@ -1,4 +1,4 @@
-from ..vocabulary import LIVE_STATUSES, SubscriptionStatus
+from ..vocabulary import LIVE_STATUSES, MrrMovement, SubscriptionStatus
 from .audit import AuditEntry, DriftReport
 from .billing import (
     BillingCustomer,
@@ -6,7 +6,7 @@ from .billing import (
     StripeEvent,
     StripeEventStatus,
 )
-from .history import JobRun, MetricSnapshot, MrrChange, MrrMovement, StaffAction
+from .history import JobRun, MetricSnapshot, MrrChange, StaffAction
 from .notifications import Notification, NotificationStatus
 from .paywall import AccessRule, MeterEntry, ReadEvent, RuleScope
 from .plans import Plan, PlanInterval

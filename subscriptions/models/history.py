@@ -5,13 +5,7 @@ action happen once however often its form is submitted."""
 from django.conf import settings
 from django.db import models
 
-
-class MrrMovement(models.TextChoices):
-    NEW = "new", "New"
-    EXPANSION = "expansion", "Expansion"
-    CONTRACTION = "contraction", "Contraction"
-    CHURNED = "churned", "Churned"
-    REACTIVATED = "reactivated", "Reactivated"
+from ..vocabulary import MrrMovement, StaffActionKind
 
 
 class MrrChange(models.Model):
@@ -86,7 +80,7 @@ class StaffAction(models.Model):
     it first, in the action's transaction: a double submit does one thing."""
 
     key = models.CharField(max_length=64, unique=True)
-    action = models.CharField(max_length=40, help_text="Dotted, e.g. trial.extended")
+    action = models.CharField(max_length=40, choices=StaffActionKind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -30,12 +30,13 @@ from ..models import (
     Subscription,
     SubscriptionStatus,
 )
-from ..vocabulary import AuditSource
+from ..vocabulary import AuditSource, StaffActionKind
 from . import cancellation, complimentary, notifications, payments, trials
 from .stripe_events import stripe_event_replay
 from .stripe_sync import subscription_sync_from_stripe
 
 S = SubscriptionStatus
+K = StaffActionKind
 MAX_TRIAL_EXTENSION_DAYS = trials.MAX_TRIAL_EXTENSION_DAYS
 MAX_COMPLIMENTARY_DAYS = 3 * 366
 
@@ -188,7 +189,7 @@ def trial_extend(*, subscription_id: int, days: int, reason: str, actor: User, k
 
     return _perform(
         key=key,
-        action="trial.extended",
+        action=K.TRIAL_EXTENDED,
         actor=actor,
         reason=reason,
         subscription_id=subscription_id,
@@ -222,7 +223,7 @@ def complimentary_grant(
 
     return _perform(
         key=key,
-        action="complimentary.granted",
+        action=K.COMPLIMENTARY_GRANTED,
         actor=actor,
         reason=reason,
         subscription_id=subscription_id,
@@ -265,7 +266,7 @@ def subscription_cancel_by_staff(
 
     return _perform(
         key=key,
-        action="subscription.canceled_at_period_end" if at_period_end else "subscription.canceled",
+        action=K.CANCELED_AT_PERIOD_END if at_period_end else K.CANCELED,
         actor=actor,
         reason=reason,
         subscription_id=subscription_id,
@@ -298,7 +299,7 @@ def payment_refund(
 
     return _perform(
         key=key,
-        action="payment.refunded",
+        action=K.PAYMENT_REFUNDED,
         actor=actor,
         reason=reason,
         subscription_id=subscription_id,
@@ -318,7 +319,7 @@ def subscription_resync(*, subscription_id: int, reason: str, actor: User, key: 
 
     return _perform(
         key=key,
-        action="subscription.resynced",
+        action=K.RESYNCED,
         actor=actor,
         reason=reason,
         subscription_id=subscription_id,
@@ -345,7 +346,7 @@ def webhook_replay(*, event_id: str, reason: str, actor: User, key: str) -> Done
 
     return _perform(
         key=key,
-        action="webhook.replayed",
+        action=K.WEBHOOK_REPLAYED,
         actor=actor,
         reason=reason,
         subscription_id=None,
@@ -383,7 +384,7 @@ def email_resend(
 
     return _perform(
         key=key,
-        action="email.resent",
+        action=K.EMAIL_RESENT,
         actor=actor,
         reason=reason,
         subscription_id=subscription_id,
