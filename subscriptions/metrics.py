@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -179,26 +179,35 @@ def states_at(at: datetime) -> dict[str, int]:
 
 # --- conversion, churn, dunning ------------------------------------------------------------
 def trial_conversion_by_week(period: Period) -> list[dict[str, Any]]:
-    paid = MrrChange.objects.filter(
-        subscription=OuterRef("pk"), after__gt=0, at__gte=OuterRef("trial_started_at")
-    )
-    rows = (
-        Subscription.objects.filter(
-            trial_started_at__gte=period.start, trial_started_at__lt=period.end
-        )
-        .annotate(week=TruncWeek("trial_started_at"), paid=Exists(paid))
+    """Two grouped queries (trials per week; paid subscriptions per week, joined from the
+    MRR history), rather than a lookup per trial."""
+    in_period = {"trial_started_at__gte": period.start, "trial_started_at__lt": period.end}
+    trials = dict(
+        Subscription.objects.filter(**in_period)
+        .annotate(week=TruncWeek("trial_started_at"))
         .values("week")
-        .annotate(trials=Count("pk"), converted=Count("pk", filter=Q(paid=True)))
-        .order_by("week")
+        .annotate(n=Count("pk"))
+        .values_list("week", "n")
+    )
+    converted = dict(
+        MrrChange.objects.filter(
+            after__gt=0,
+            at__gte=F("subscription__trial_started_at"),
+            **{f"subscription__{name}": value for name, value in in_period.items()},
+        )
+        .annotate(week=TruncWeek("subscription__trial_started_at"))
+        .values("week")
+        .annotate(n=Count("subscription", distinct=True))
+        .values_list("week", "n")
     )
     return [
         {
-            "week": row["week"].date() if isinstance(row["week"], datetime) else row["week"],
-            "trials": row["trials"],
-            "converted": row["converted"],
-            "rate": percent(row["converted"], row["trials"]),
+            "week": week.date() if isinstance(week, datetime) else week,
+            "trials": n,
+            "converted": converted.get(week, 0),
+            "rate": percent(converted.get(week, 0), n),
         }
-        for row in rows
+        for week, n in sorted(trials.items())
     ]
 
 
