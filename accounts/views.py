@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from config.exceptions import ApplicationError
 from subscriptions.models import Plan
+from subscriptions.money import format_money
 from subscriptions.services.trials import trial_cancel
 
 from . import limits, selectors, services
@@ -117,7 +118,7 @@ def account(request: HttpRequest) -> HttpResponse:
                     "code": plan.code,
                     "name": plan.name,
                     "interval": plan.get_interval_display(),
-                    "price": f"{plan.amount / 100:.2f} {plan.currency.upper()}",
+                    "price": format_money(amount=plan.amount, currency=plan.currency),
                 }
                 for plan in Plan.objects.filter(is_active=True)
             ],

@@ -1,5 +1,10 @@
-from django.contrib import admin
+from typing import Any
 
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from . import services
 from .models import Article, EditorialPick, Publication, Publisher, PublisherStaff, Topic
 
 
@@ -25,8 +30,30 @@ class TopicAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
+class ArticleAdminForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Article
+        fields = (
+            "publication",
+            "slug",
+            "title",
+            "standfirst",
+            "author",
+            "body",
+            "published_at",
+            "topics",
+            "access_level",
+            "news_value",
+        )
+
+    def clean_body(self) -> str:
+        """Show the editor the body as it will be stored (and refuse one that is all attack)."""
+        return services.article_body_clean(self.cleaned_data["body"])
+
+
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
+    form = ArticleAdminForm
     list_display = ("title", "publication", "published_at", "access_level", "news_value")
     list_select_related = ("publication",)
     list_filter = ("access_level", "topics")
@@ -34,6 +61,9 @@ class ArticleAdmin(admin.ModelAdmin):
     date_hierarchy = "published_at"
     raw_id_fields = ("publication",)
     filter_horizontal = ("topics",)
+
+    def save_model(self, request: HttpRequest, obj: Article, form: Any, change: bool) -> None:
+        services.article_save(article=obj)
 
 
 @admin.register(EditorialPick)

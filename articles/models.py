@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.urls import reverse
 
-from subscriptions.paywall.levels import AccessLevel, ArticleAccess
+from subscriptions.paywall import AccessLevel, ArticleAccess
 
 __all__ = [
     "AccessLevel",
@@ -16,6 +16,7 @@ __all__ = [
     "Publication",
     "Publisher",
     "PublisherStaff",
+    "StaffRole",
     "Topic",
 ]
 
@@ -130,18 +131,29 @@ class EditorialPick(models.Model):
         return f"#{self.position} {self.article}"
 
 
+class StaffRole(models.TextChoices):
+    """What a publisher's staff member may do in the portal and the publisher API."""
+
+    ADMIN = "admin", "Admin (rules, staff, statements)"
+    EDITOR = "editor", "Editor (article overrides, stats)"
+
+
 class PublisherStaff(models.Model):
-    """Gives an account staff rights over one publisher's titles."""
+    """Gives an account staff rights over one publisher's titles, in a role."""
 
     user = models.ForeignKey(
         "accounts.User", on_delete=models.CASCADE, related_name="publisher_memberships"
     )
     publisher = models.ForeignKey(Publisher, on_delete=models.CASCADE, related_name="staff")
+    role = models.CharField(max_length=8, choices=StaffRole.choices, default=StaffRole.ADMIN)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "publisher"], name="publisher_staff_unique"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=StaffRole.values), name="publisher_staff_role_valid"
+            ),
         ]
 
     def __str__(self) -> str:

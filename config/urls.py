@@ -28,6 +28,7 @@ handler500 = server_error
 admin.site.disable_action("delete_selected")
 
 api_v1: list[URLPattern | URLResolver] = [
+    path("publisher/", include("publishers.api_urls")),
     path("", include("articles.api_urls")),
     path("", include("accounts.api_urls")),
     path("", include("subscriptions.api_urls")),
@@ -50,6 +51,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("accounts/", include("allauth.urls")),
     *entrance_urlpatterns,
+    path("publisher/", include("publishers.urls")),
     path("", include("accounts.urls")),
     path("", include("subscriptions.urls")),
     path("", include("articles.urls")),

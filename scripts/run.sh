@@ -24,7 +24,7 @@ if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
   export STRIPE_API_BASE="${STRIPE_API_BASE:-http://127.0.0.1:${STRIPE_DOUBLE_PORT}}"
   export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_local_double_only}"
   export SITE_URL="${SITE_URL:-http://127.0.0.1:${PORT}}"
-  $PY -m subscriptions.billing.double --port "${STRIPE_DOUBLE_PORT}" &
+  $PY -m devtools.stripe_double --port "${STRIPE_DOUBLE_PORT}" &
   DOUBLE=$!
   $PY manage.py stripe_double_setup
 fi

@@ -193,9 +193,12 @@ class AccessRuleAdmin(admin.ModelAdmin):
             preview_paragraphs=obj.preview_paragraphs,
         )
 
-    def delete_model(self, request, obj):  # type: ignore[no-untyped-def]
-        super().delete_model(request, obj)
-        rules.invalidate()
+    def delete_model(self, request: HttpRequest, obj: AccessRule) -> None:
+        rules.rules_delete(rule_ids=[obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[AccessRule]) -> None:
+        # The changelist's bulk delete: through the same service, never a bare delete.
+        rules.rules_delete(rule_ids=queryset.values_list("pk", flat=True))
 
 
 @admin.register(BillingCustomer)

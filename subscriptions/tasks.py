@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from dataclasses import dataclass
+
+from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from .billing.stripe_client import TemporaryBillingError
@@ -11,6 +13,57 @@ from .services.dispatch import PROCESS_STRIPE_EVENT, SEND_NOTIFICATIONS
 from .services.stripe_events import stripe_event_process
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError, TemporaryBillingError)
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    """A scheduled job's task: soft and hard time limits (seconds; below the Redis
+    broker's one-hour visibility timeout, past which an unacknowledged task is delivered
+    again) and how often a transient failure is retried before the next scheduled run."""
+
+    soft: int
+    hard: int
+    retries: int
+
+
+JOB_LIMITS = {
+    "flush_read_events": JobLimits(soft=30, hard=45, retries=0),  # every 10 s
+    "send_notifications": JobLimits(soft=240, hard=270, retries=3),  # every 5 min
+    "requeue_stripe_events": JobLimits(soft=240, hard=270, retries=3),  # every 5 min
+    "expire_trials": JobLimits(soft=780, hard=840, retries=3),  # every 15 min
+    "send_trial_reminders": JobLimits(soft=1500, hard=1620, retries=5),  # hourly
+    "send_renewal_reminders": JobLimits(soft=1800, hard=1920, retries=5),  # daily
+    "send_dunning_reminders": JobLimits(soft=1800, hard=1920, retries=5),  # daily
+    "prune_meter": JobLimits(soft=1800, hard=1920, retries=5),  # daily
+    "reconcile_stripe": JobLimits(soft=3300, hard=3480, retries=5),  # nightly
+    "publisher_statements": JobLimits(soft=1800, hard=1920, retries=5),  # monthly
+}
+
+
+def _job_task(name: str, limits: JobLimits) -> Task:  # type: ignore[type-arg]
+    """The task `jobs.<name>`: beat runs it, monitoring shows it by name."""
+
+    def run_scheduled_job() -> str:
+        return str(jobs.run(name))
+
+    run_scheduled_job.__name__ = run_scheduled_job.__qualname__ = f"job_{name}"
+    run_scheduled_job.__doc__ = jobs.JOBS[name].__doc__
+    task: Task = shared_task(  # type: ignore[type-arg]
+        name=f"jobs.{name}",
+        autoretry_for=TRANSIENT,
+        retry_backoff=True,
+        retry_backoff_max=600,
+        max_retries=limits.retries,
+        soft_time_limit=limits.soft,
+        time_limit=limits.hard,
+        ignore_result=True,
+    )(run_scheduled_job)
+    return task
+
+
+# A job not listed above gets the app's defaults (config/celery_app.py).
+DEFAULT_LIMITS = JobLimits(soft=540, hard=600, retries=3)
+JOB_TASKS = {name: _job_task(name, JOB_LIMITS.get(name, DEFAULT_LIMITS)) for name in jobs.JOBS}
 
 
 @shared_task(
@@ -22,7 +75,8 @@ TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError, Te
     ignore_result=True,
 )
 def run_job(name: str) -> str:
-    """Beat schedules this with a job's name (see the seeded PeriodicTasks)."""
+    """Any job by name. Beat runs each job's own task (`jobs.<name>`); this one still runs
+    messages queued under the old single name."""
     return str(jobs.run(name))
 
 

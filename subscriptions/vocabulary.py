@@ -92,7 +92,13 @@ class AuditAction(models.TextChoices):
     STRIPE_SUBSCRIPTION_SYNCED = "stripe.subscription_synced"
     STRIPE_INVOICE_APPLIED = "stripe.invoice_applied"
     STRIPE_PAST_DUE_DATED = "stripe.past_due_dated"
+    # A publisher's changes (AuditEntry.publisher set, no subscription).
     RULE_PUBLISHED = "rule.published"
+    RULE_ROLLED_BACK = "rule.rolled_back"
+    ARTICLE_ACCESS_SET = "article.access_set"
+    STAFF_INVITED = "staff.invited"
+    STAFF_JOINED = "staff.joined"
+    STAFF_REMOVED = "staff.removed"
 
 
 class AuditSource(models.TextChoices):
@@ -103,6 +109,7 @@ class AuditSource(models.TextChoices):
     OPS = "ops"
     JOB = "job"
     READER = "reader"
+    PUBLISHER = "publisher"
 
 
 class NotificationKind(models.TextChoices):

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "knox",
     "articles",
     "subscriptions",
+    "publishers",
     "ops",
 ]
 
@@ -280,6 +281,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "AccessLevelEnum": ["free", "metered", "registered", "premium"],
+        "ArticleAccessLevelEnum": ["inherit", "free", "metered", "registered", "premium"],
+        "RuleSourceEnum": ["title", "publisher", "site", "none"],
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------
@@ -289,14 +295,16 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
 else:
     # The server-less broker: messages are files under var/broker, shared by the web
-    # process (producer) and the worker.
-    for _folder in ("queue", "processed"):
+    # process (producer) and the worker; so are the exchange tables (kombu's default is
+    # ./control, in the working directory).
+    for _folder in ("queue", "processed", "control"):
         (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -311,8 +319,12 @@ EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 
 # --- Product settings -----------------------------------------------------------------
 SITE_NAME = "Masthead"
-# Absolute links in emails sent from tasks (no request there).
+# Absolute links where no request is at hand: emails sent from tasks, Stripe's return
+# URLs (Checkout success/cancel, portal) and webhook endpoint. No trailing slash.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The site's currency (ISO 4217, lower case as Stripe writes it): a month without payments
+# closes its publisher statements in it.
+CURRENCY = env_str("CURRENCY", "gbp").lower()
 TRIAL_DAYS = env_int("TRIAL_DAYS", 14)
 # Ops: trials need a card — a reader who never trialled gets the trial through Checkout.
 TRIAL_REQUIRES_CARD = env_bool("TRIAL_REQUIRES_CARD", False)
@@ -324,8 +336,6 @@ STRIPE_WEBHOOK_SECRET = env_optional("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_optional("STRIPE_API_BASE")
 # The SDK's own retries of one call (with its own idempotency key); Celery retries on top.
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
-# Absolute links in emails and Stripe return URLs (Checkout success/cancel, portal).
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 BENCH_VIEWS = env_bool("MASTHEAD_BENCH", False)
 

@@ -1,7 +1,11 @@
-"""pytest: fast hashing, in-memory cache and mail, eager-free Celery (tests call services)."""
+"""pytest: fast hashing, in-memory cache and mail, the devtools app, and eager Celery: a
+task enqueued (after commit) runs at once in the test's process and its errors propagate.
+Tests that need a real worker and broker are marked `integration`."""
 
 from .base import *  # noqa: F403
-from .base import DATABASES
+from .base import DATABASES, INSTALLED_APPS
+
+INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]
 
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghij"
 DEBUG = False

@@ -2,16 +2,28 @@ from django.db import models
 
 
 class AuditEntry(models.Model):
-    """One line of a subscription's timeline: every status change and ops action."""
+    """One audited change: a line of a subscription's timeline (every status change and
+    ops action) or a publisher's change (rules, article overrides, staff)."""
 
     subscription = models.ForeignKey(
-        "subscriptions.Subscription", on_delete=models.CASCADE, related_name="audit_entries"
+        "subscriptions.Subscription",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+    )
+    publisher = models.ForeignKey(
+        "articles.Publisher",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     at = models.DateTimeField(db_index=True)
     action = models.CharField(max_length=40)
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16, blank=True)
-    source = models.CharField(max_length=20, help_text="trial, stripe, ops, job, reader")
+    source = models.CharField(max_length=20, help_text="trial, stripe, ops, job, reader, publisher")
     actor = models.ForeignKey(
         "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -114,6 +114,9 @@ class ReadEvent(models.Model):
     )
     granted = models.BooleanField()
     reason = models.CharField(max_length=24)
+    # The reader's entitlement at the time ("subscriber", "trial", "complimentary" or ""):
+    # the rule simulator replays reads under another rule and needs it even for free reads.
+    entitlement = models.CharField(max_length=16, blank=True, default="")
     level = models.CharField(max_length=12)
     channel = models.CharField(max_length=8, default="web")
 

@@ -49,7 +49,9 @@ class PublisherStatement(models.Model):
     class Meta:
         ordering = ["-month", "publisher_id"]
         constraints = [
-            models.UniqueConstraint(fields=["publisher", "month"], name="statement_once_a_month"),
+            models.UniqueConstraint(
+                fields=["publisher", "month", "currency"], name="statement_once_a_month"
+            ),
         ]
 
     def __str__(self) -> str:

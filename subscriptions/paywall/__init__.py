@@ -14,7 +14,7 @@ from django.utils import timezone
 from ..selectors import entitlement_for_user
 from . import events, metering, rules
 from .decide import Decision, Meter, MeterState, Reader, Rule, decide
-from .levels import AccessLevel, ArticleAccess, Reason
+from .levels import AccessLevel, ArticleAccess, EntitlementReason, Reason
 from .protocols import PaywalledArticle, PaywalledTitle, ReaderRequest
 
 __all__ = [
@@ -33,10 +33,12 @@ __all__ = [
     "article_access",
     "decide",
     "forget_reader",
+    "preview_as",
     "publication_cap",
     "publication_level",
     "resolved_level",
     "rule_set",
+    "rules_changed",
     "rules_version",
     "titles_with_rules",
 ]
@@ -50,6 +52,15 @@ forget_reader = metering.forget_reader
 def titles_with_rules() -> list[int]:
     """Ids of the titles that have a rule of their own."""
     return rules.titles_with_rules()
+
+
+def rules_changed() -> None:
+    """Something a resolution depends on changed (an article's override): drop every
+    cached resolution now and again after commit, in every process."""
+    from django.db import transaction
+
+    rules.invalidate()
+    transaction.on_commit(rules.invalidate)
 
 
 def rules_version() -> str:
@@ -70,11 +81,35 @@ def publication_cap(publication: PaywalledTitle) -> int | None:
     return rules.title_rule(publication.pk).free_articles_cap
 
 
+PREVIEW_ATTR = "masthead_preview_reader"
+
+
+def preview_as(request: ReaderRequest, *, authenticated: bool, entitlement: str | None) -> None:
+    """Mark a server-built request (the publisher portal's preview) as read by this kind
+    of reader: `article_access` decides for it with the meter used up, and spends and
+    records nothing. No client can set this: it is an attribute, not a header."""
+    setattr(
+        metering._http_request(request),
+        PREVIEW_ATTR,
+        Reader(
+            authenticated=authenticated,
+            entitlement=EntitlementReason(entitlement) if entitlement else None,
+        ),
+    )
+
+
 def article_access(
     request: ReaderRequest, article: PaywalledArticle, *, channel: str = "web"
 ) -> Decision:
     now = timezone.now()
     rule = rules.article_rule(article)
+    preview = getattr(metering._http_request(request), PREVIEW_ATTR, None)
+    if preview is not None:
+        spent = settings.METER_FREE_ARTICLES
+        used_up = Meter(
+            limit=spent, used=spent, used_in_title=spent, title_cap=rule.free_articles_cap
+        )
+        return decide(reader=preview, rule=rule, meter=used_up)
     user = getattr(request, "user", None)
     user_id = user.pk if user is not None and user.is_authenticated else None
     authenticated = user_id is not None
@@ -116,6 +151,7 @@ def article_access(
             "publication_id": article.publication_id,
             "granted": decision.granted,
             "reason": decision.reason,
+            "entitlement": reader.entitlement or "",
             "level": decision.level,
             "channel": channel,
         }

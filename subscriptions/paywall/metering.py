@@ -131,12 +131,20 @@ def record_read(*, key: str, article_id: int, publication_id: int, now: datetime
 
 def adopt_anonymous_meter(*, request: Any, user_id: int) -> int:
     """On sign-up or sign-in the anonymous meter's reads move into the account, so
-    signing in never resets the meter. Returns how many reads moved."""
+    signing in never resets the meter; the last day's recorded reads (and walls) are
+    linked to the account, for conversion attribution. Returns how many reads moved."""
+    from django.utils import timezone
+
+    from ..models import ReadEvent
+
     meter_id = _cookie_meter_id(_http_request(request))
     if meter_id is None:
         return 0
     anon, account = f"a:{meter_id}", f"u:{user_id}"
     with transaction.atomic():
+        ReadEvent.objects.filter(
+            reader_key=anon, user__isnull=True, at__gte=timezone.now() - timedelta(days=1)
+        ).update(user_id=user_id)
         already = MeterEntry.objects.filter(reader_key=account).values_list(
             "article_id", "window_start"
         )

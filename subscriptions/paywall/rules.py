@@ -9,7 +9,7 @@ asks the cache for the version on the hot path.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -185,6 +185,15 @@ def rule_set(
         invalidate()
         transaction.on_commit(invalidate)
     return rule
+
+
+def rules_delete(*, rule_ids: Iterable[int]) -> int:
+    """Delete rules (each scope falls back to the next); takes effect on the next view."""
+    with transaction.atomic():
+        deleted, _ = AccessRule.objects.filter(pk__in=list(rule_ids)).delete()
+        invalidate()
+        transaction.on_commit(invalidate)
+    return deleted
 
 
 def titles_with_rules() -> list[int]:

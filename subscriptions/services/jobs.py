@@ -26,6 +26,7 @@ from ..models import (
     Subscription,
     SubscriptionStatus,
 )
+from ..money import format_money
 from ..vocabulary import AuditAction, AuditSource, NotificationKind
 from . import notifications, statements
 from .transitions import transition_many
@@ -156,7 +157,7 @@ def send_renewal_reminders(
         due=due,
         fields=("current_period_end", "plan__amount", "plan__currency"),
         period=lambda row: f"{row[2]:%Y-%m-%d}",
-        context=lambda row: {"amount": f"{row[3] / 100:.2f} {str(row[4]).upper()}"},
+        context=lambda row: {"amount": format_money(amount=row[3], currency=str(row[4]))},
         now=now,
         chunk_size=chunk_size,
     )

@@ -1,9 +1,11 @@
 """Publisher statements: a month's pool split exactly by qualified reads.
 
 Pool = the month's net subscription revenue (payments less refunds) x the publishers'
-share. A qualified read is an entitled read (subscriber, trial or complimentary), at
-most one per reader, article and day. Shares are integer minor units with
-largest-remainder rounding, so they always sum to the pool exactly.
+share, one pool per currency (amounts in different currencies are never added): a
+publisher gets one statement per currency of the month's payments. A qualified read is
+an entitled read (subscriber, trial or complimentary), at most one per reader, article
+and day. Shares are integer minor units with largest-remainder rounding, so they always
+sum to the pool exactly.
 """
 
 from __future__ import annotations
@@ -25,15 +27,22 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(following, time.min, tzinfo=UTC)
 
 
-def pool_for(*, month: date) -> int:
+def pools_for(*, month: date) -> dict[str, int]:
+    """Currency -> the publishers' pool in it, minor units. One query. A month without
+    payments has a zero pool in the site's currency, so its statements still close it."""
     start, end = month_bounds(month)
-    net = (
-        Payment.objects.filter(paid_at__gte=start, paid_at__lt=end).aggregate(
-            net=Sum(F("amount") - F("refunded"))
-        )["net"]
-        or 0
+    rows = (
+        Payment.objects.filter(paid_at__gte=start, paid_at__lt=end)
+        .values("currency")
+        .annotate(net=Sum(F("amount") - F("refunded")))
+        .order_by("currency")
     )
-    return int(net) * settings.PUBLISHER_SHARE_PERCENT // 100
+    pools: dict[str, int] = {}
+    for row in rows:
+        currency = str(row["currency"]).lower()
+        pools[currency] = pools.get(currency, 0) + int(row["net"] or 0)
+    share = settings.PUBLISHER_SHARE_PERCENT
+    return {c: net * share // 100 for c, net in pools.items()} or {settings.CURRENCY: 0}
 
 
 def qualified_reads(*, month: date) -> dict[int, int]:
@@ -73,8 +82,8 @@ def split(*, pool: int, weights: dict[int, int]) -> dict[int, int]:
 
 
 def write_month(*, month: date, now: datetime) -> int:
-    """One statement per publisher for `month`; final once written (a rerun writes
-    nothing). Returns how many statements were written."""
+    """One statement per publisher and currency for `month`; final once written (a rerun
+    writes nothing). Returns how many statements were written."""
     publisher_model = apps.get_model("articles", "Publisher")
     with transaction.atomic():
         if PublisherStatement.objects.filter(month=month).exists():
@@ -82,11 +91,11 @@ def write_month(*, month: date, now: datetime) -> int:
         reads = qualified_reads(month=month)
         publisher_ids = list(publisher_model.objects.values_list("id", flat=True))
         weights = {pid: reads.get(pid, 0) for pid in publisher_ids}
-        pool = pool_for(month=month)
-        shares = split(pool=pool, weights=weights)
         total = sum(weights.values())
-        PublisherStatement.objects.bulk_create(
-            [
+        statements = []
+        for currency, pool in pools_for(month=month).items():
+            shares = split(pool=pool, weights=weights)
+            statements += [
                 PublisherStatement(
                     publisher_id=pid,
                     month=month,
@@ -94,11 +103,10 @@ def write_month(*, month: date, now: datetime) -> int:
                     total_qualified_reads=total,
                     pool=pool,
                     amount=shares[pid],
-                    currency="gbp",
+                    currency=currency,
                     created_at=now,
                 )
                 for pid in publisher_ids
-            ],
-            ignore_conflicts=True,
-        )
-    return len(publisher_ids)
+            ]
+        PublisherStatement.objects.bulk_create(statements, ignore_conflicts=True)
+    return len(statements)

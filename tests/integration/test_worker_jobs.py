@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from config.celery_app import app as celery_app
 from subscriptions.models import AuditEntry, Notification, Subscription
-from subscriptions.tasks import run_job
+from subscriptions.tasks import JOB_TASKS
 from subscriptions.vocabulary import AuditAction
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -132,7 +132,7 @@ def recipients(mail_dir: Path) -> Counter[str]:
 def test_a_worker_on_redis_runs_the_scheduled_job(start_worker):
     due_trials(30)
     start_worker()
-    run_job.delay("expire_trials")
+    JOB_TASKS["expire_trials"].delay()
     wait_for(lambda: Notification.objects.filter(status="sent").count() == 30)
     assert Subscription.objects.filter(status="expired").count() == 30
     sent = recipients(start_worker.mail_dir)
@@ -143,7 +143,7 @@ def test_killed_mid_batch_leaves_no_half_state_and_the_rerun_sends_nothing_twice
     total = 4000
     due_trials(total)
     worker = start_worker(chunk_size=20)
-    run_job.delay("expire_trials")
+    JOB_TASKS["expire_trials"].delay()
     wait_for(lambda: Subscription.objects.filter(status="expired").count() >= 200)
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(10)
@@ -157,9 +157,9 @@ def test_killed_mid_batch_leaves_no_half_state_and_the_rerun_sends_nothing_twice
     assert Notification.objects.filter(kind="trial_expired").count() == expired
 
     start_worker(chunk_size=500)
-    run_job.delay("expire_trials")  # the next run finishes the work ...
+    JOB_TASKS["expire_trials"].delay()  # the next run finishes the work ...
     wait_for(lambda: Subscription.objects.filter(status="expired").count() == total)
-    run_job.delay("send_notifications")  # ... and the sweep sends anything left owed
+    JOB_TASKS["send_notifications"].delay()  # ... and the sweep sends anything left owed
     wait_for(lambda: Notification.objects.filter(status="sent").count() == total)
 
     sent = recipients(start_worker.mail_dir)

@@ -309,11 +309,11 @@ def test_metered_readers_see_what_is_left_this_month():
 
 
 def test_the_flush_task_writes_buffered_events():
-    from subscriptions.tasks import run_job
+    from subscriptions.tasks import JOB_TASKS
 
     read(Client(), ArticleFactory(access_level="free"), "web")
     assert ReadEvent.objects.count() == 0
-    assert run_job.delay("flush_read_events").get() == "flush_read_events: 1 processed"
+    assert JOB_TASKS["flush_read_events"].delay().get() == "flush_read_events: 1 processed"
     assert ReadEvent.objects.count() == 1
 
 

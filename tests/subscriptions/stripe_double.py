@@ -1,4 +1,4 @@
-"""Start the Stripe double (localstripe + subscriptions.billing.double) for a test session."""
+"""Start the Stripe double (localstripe + devtools.stripe_double) for a test session."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def running_double() -> Iterator[StripeDouble]:
     port = _free_port()
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "subscriptions.billing.double", "--port", str(port)],
+            [sys.executable, "-m", "devtools.stripe_double", "--port", str(port)],
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,

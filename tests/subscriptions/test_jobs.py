@@ -1,5 +1,6 @@
 """Every job: exactly its work, once; batched; safe to rerun."""
 
+import importlib
 import itertools
 from datetime import UTC, date, datetime, timedelta
 
@@ -8,7 +9,7 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,6 +23,7 @@ from subscriptions.models import (
     ReadEvent,
     Subscription,
 )
+from subscriptions.money import format_money
 from subscriptions.services import jobs, statements
 from subscriptions.vocabulary import AuditAction
 from tests.factories import ArticleFactory, PlanFactory, PublisherFactory, UserFactory
@@ -198,22 +200,23 @@ def test_split_sums_exactly_to_the_pool(pool, weights):
         assert abs(shares[key] - exact) < 1
 
 
+def read(article, reader, at, reason="subscriber", granted=True):
+    ReadEvent.objects.create(
+        at=at,
+        reader_key=reader,
+        article=article,
+        publication=article.publication,
+        granted=granted,
+        reason=reason,
+        level="premium",
+    )
+
+
 def test_publisher_statements_split_last_months_pool_by_qualified_reads():
     a, b, c = PublisherFactory.create_batch(3)
     art_a = ArticleFactory(publication__publisher=a)
     art_b = ArticleFactory(publication__publisher=b)
     october = datetime(2026, 10, 10, 9, tzinfo=UTC)
-
-    def read(article, reader, at, reason="subscriber", granted=True):
-        ReadEvent.objects.create(
-            at=at,
-            reader_key=reader,
-            article=article,
-            publication=article.publication,
-            granted=granted,
-            reason=reason,
-            level="premium",
-        )
 
     read(art_a, "u:1", october)
     read(art_a, "u:1", october + timedelta(hours=2))  # same reader, article, day: once
@@ -235,6 +238,55 @@ def test_publisher_statements_split_last_months_pool_by_qualified_reads():
     assert rows[a.pk].pool == 1000  # (1000 + 1000) x 50 %
     assert {pid: s.amount for pid, s in rows.items()} == {a.pk: 750, b.pk: 250, c.pk: 0}
     assert jobs.run("publisher_statements").processed == 0  # final once written
+
+
+def test_publisher_statements_never_add_up_different_currencies():
+    a, b = PublisherFactory.create_batch(2)
+    art_a = ArticleFactory(publication__publisher=a)
+    art_b = ArticleFactory(publication__publisher=b)
+    october = datetime(2026, 10, 10, 9, tzinfo=UTC)
+    for article, reader in ((art_a, "u:1"), (art_a, "u:2"), (art_a, "u:3"), (art_b, "u:1")):
+        read(article, reader, october)
+    Payment.objects.create(stripe_invoice_id="in_g", amount=1000, currency="gbp", paid_at=october)
+    Payment.objects.create(stripe_invoice_id="in_e1", amount=900, currency="eur", paid_at=october)
+    Payment.objects.create(
+        stripe_invoice_id="in_e2", amount=300, refunded=100, currency="eur", paid_at=october
+    )
+
+    jobs.run("publisher_statements")
+
+    rows = {(s.publisher_id, s.currency): s for s in PublisherStatement.objects.all()}
+    assert {key: (s.pool, s.amount) for key, s in rows.items()} == {
+        (a.pk, "gbp"): (500, 375),
+        (b.pk, "gbp"): (500, 125),
+        (a.pk, "eur"): (550, 413),  # (900 + 300 - 100) x 50 %, split 3:1 ...
+        (b.pk, "eur"): (550, 137),  # ... to the minor unit, summing to the pool
+    }
+    assert jobs.run("publisher_statements").processed == 0
+
+
+def test_a_month_without_payments_still_closes_in_the_site_currency(settings):
+    settings.CURRENCY = "eur"
+    publisher = PublisherFactory()
+    jobs.run("publisher_statements")
+    statement = PublisherStatement.objects.get()
+    assert (statement.publisher_id, statement.currency, statement.pool) == (publisher.pk, "eur", 0)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        (999, "gbp", "9.99 GBP"),
+        (9900, "usd", "99.00 USD"),
+        (5, "eur", "0.05 EUR"),
+        (0, "gbp", "0.00 GBP"),
+        (1200, "jpy", "1,200 JPY"),  # zero-decimal currencies have no minor unit
+        (123456, "chf", "1,234.56 CHF"),
+        (-250, "gbp", "-2.50 GBP"),  # a refund
+    ],
+)
+def test_money_is_formatted_in_one_place(amount, currency, shown):
+    assert format_money(amount=amount, currency=currency) == shown
 
 
 def test_run_job_command_lists_and_runs(capsys):
@@ -274,8 +326,55 @@ def test_a_lost_send_task_is_swept_up_and_nothing_is_sent_twice(
     assert len(mail.outbox) == 2
 
 
-def test_schedule_is_seeded_for_every_job():
+def test_every_job_is_its_own_task_with_its_own_limits_and_retries():
+    from celery import current_app
+
+    from config.celery_app import app
+
+    visibility = app.conf.broker_transport_options.get("visibility_timeout", 3600)
+    for name in jobs.JOBS:
+        task = current_app.tasks[f"jobs.{name}"]
+        assert 0 < task.soft_time_limit < task.time_limit < visibility, name
+        assert OperationalError in task.autoretry_for, name
+        assert task.max_retries is not None, name
+    # A job due every few seconds is not retried: its next run is sooner than a retry.
+    assert current_app.tasks["jobs.flush_read_events"].max_retries == 0
+
+
+def test_schedule_runs_each_jobs_own_task():
+    from celery import current_app
     from django_celery_beat.models import PeriodicTask
 
-    scheduled = {t.name for t in PeriodicTask.objects.filter(task="jobs.run")}
-    assert {f"job: {name}" for name in jobs.JOBS} <= scheduled
+    scheduled = {t.name: (t.task, t.args) for t in PeriodicTask.objects.all()}
+    for name in jobs.JOBS:
+        assert scheduled[f"job: {name}"] == (f"jobs.{name}", "[]")
+    assert {task for task, _ in scheduled.values()} <= set(current_app.tasks)
+
+
+def test_a_jobs_task_runs_the_job_like_run_job():
+    from subscriptions.tasks import JOB_TASKS
+
+    user = UserFactory()
+    Subscription.objects.create(user=user, status="trialing", trial_ends_at=NOW - timedelta(1))
+    assert JOB_TASKS["expire_trials"].delay().get() == "expire_trials: 1 processed"
+    assert Subscription.objects.get(user=user).status == "expired"
+
+
+def test_the_migration_moves_old_schedule_entries_to_the_jobs_own_tasks():
+    from django.apps import apps
+    from django_celery_beat.models import PeriodicTask
+
+    migration = importlib.import_module("subscriptions.migrations.0011_job_tasks")
+    entries = PeriodicTask.objects
+    entries.filter(name="job: prune_meter").update(task="jobs.run", args='["prune_meter"]')
+    entries.filter(name="job: expire_trials").update(task="custom.by.ops", args="[]")
+
+    migration.forward(apps, None)
+    rows = {t.name: (t.task, t.args) for t in PeriodicTask.objects.all()}
+    assert rows["job: prune_meter"] == ("jobs.prune_meter", "[]")
+    assert rows["job: expire_trials"] == ("custom.by.ops", "[]")  # an ops edit is left alone
+
+    migration.backward(apps, None)
+    rows = {t.name: (t.task, t.args) for t in PeriodicTask.objects.all()}
+    assert rows["job: prune_meter"] == ("jobs.run", '["prune_meter"]')
+    assert rows["job: send_notifications"] == ("jobs.run", '["send_notifications"]')

@@ -1,15 +1,14 @@
-"""`manage.py add_publisher_staff EMAIL --publisher SLUG`: staff rights over one publisher."""
+"""`manage.py add_publisher_staff EMAIL --publisher SLUG [--role admin|editor]`: staff rights
+over one publisher."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from articles.models import Publisher, PublisherStaff
+from articles.models import Publisher, StaffRole
+from articles.services import publisher_staff_add
 
 
 class Command(BaseCommand):
@@ -22,6 +21,12 @@ class Command(BaseCommand):
         parser.add_argument("email", help="The account's email address (its login).")
         parser.add_argument("--publisher", required=True, help="The publisher's slug.")
         parser.add_argument(
+            "--role",
+            choices=StaffRole.values,
+            help="admin (rules, staff, statements; the default for a new member) or editor "
+            "(overrides, stats). Without it an existing member keeps their role.",
+        )
+        parser.add_argument(
             "--password",
             help="Password to set. New accounts without one get a random password, printed once.",
         )
@@ -30,6 +35,7 @@ class Command(BaseCommand):
         email: str = options["email"].strip()
         slug: str = options["publisher"].strip()
         password: str | None = options["password"]
+        wanted: str | None = options["role"]
         if not email or "@" not in email:
             raise CommandError(f"'{email}' is not an email address.")
 
@@ -41,26 +47,17 @@ class Command(BaseCommand):
             hint = f" Known publishers include: {known}." if known else " There are no publishers."
             raise CommandError(f"Unknown publisher '{slug}'.{hint}")
 
-        user_model = get_user_model()
-        with transaction.atomic():
-            user = user_model._default_manager.filter(email__iexact=email).first()
-            if user is None:
-                generated = password is None
-                password = password or secrets.token_urlsafe(12)
-                user = user_model._default_manager.create_user(email=email, password=password)
-                self.stdout.write(f"Created account {user.email}.")
-                if generated:
-                    self.stdout.write(f"Generated password (shown once): {password}")
-            elif password is not None:
-                user.set_password(password)
-                user.save(update_fields=["password"])
-                self.stdout.write(f"Updated the password of {user.email}.")
-
-            _, created = PublisherStaff.objects.get_or_create(user=user, publisher=publisher)
-
-        if created:
-            self.stdout.write(
-                self.style.SUCCESS(f"{user.email} is now staff of {publisher.name} ({slug}).")
-            )
+        grant = publisher_staff_add(
+            email=email, publisher=publisher, password=password, role=wanted
+        )
+        if grant.account_created:
+            self.stdout.write(f"Created account {grant.email}.")
+        if grant.generated_password:
+            self.stdout.write(f"Generated password (shown once): {grant.generated_password}")
+        if grant.password_changed:
+            self.stdout.write(f"Updated the password of {grant.email}.")
+        where = f"{publisher.name} ({slug})"
+        if grant.staff_created or grant.role_changed:
+            self.stdout.write(self.style.SUCCESS(f"{grant.email} is now {grant.role} of {where}."))
         else:
-            self.stdout.write(f"{user.email} was already staff of {publisher.name} ({slug}).")
+            self.stdout.write(f"{grant.email} was already {grant.role} of {where}.")

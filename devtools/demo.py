@@ -34,7 +34,7 @@ from articles.models import (
     PublisherStaff,
     Topic,
 )
-from articles.services import sanitise_body
+from articles.services import articles_create
 from subscriptions import paywall
 from subscriptions.models import Plan, PlanInterval
 
@@ -802,24 +802,23 @@ def _load_catalogue(catalogue: Catalogue, now: datetime) -> tuple[dict[str, int]
     all_slugs = [a.slug for a in catalogue.articles]
     existing = _ids_by_slug(Article, all_slugs)
     missing = [a for a in catalogue.articles if a.slug not in existing]
-    for chunk in _chunks(missing, BATCH_SIZE):
-        Article.objects.bulk_create(
-            [
-                Article(
-                    slug=a.slug,
-                    title=a.title,
-                    standfirst=a.standfirst,
-                    author=a.author,
-                    publication_id=publication_ids[a.publication_slug],
-                    body=sanitise_body(a.body_html()),
-                    published_at=now - timedelta(seconds=a.age_seconds),
-                    access_level=a.access_level,
-                    news_value=a.news_value,
-                )
-                for a in chunk
-            ],
-            ignore_conflicts=True,
-        )
+    articles_create(
+        articles=[
+            Article(
+                slug=a.slug,
+                title=a.title,
+                standfirst=a.standfirst,
+                author=a.author,
+                publication_id=publication_ids[a.publication_slug],
+                body=a.body_html(),
+                published_at=now - timedelta(seconds=a.age_seconds),
+                access_level=a.access_level,
+                news_value=a.news_value,
+            )
+            for a in missing
+        ],
+        batch_size=BATCH_SIZE,
+    )
     article_ids = _ids_by_slug(Article, all_slugs)
 
     # Topic links only for rows created now, so editors' later changes are left alone.

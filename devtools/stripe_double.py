@@ -1,12 +1,13 @@
 """The Stripe double for tests and `make run`: localstripe plus a thin extension of ours.
 
-Not imported by any production path (only the pytest fixture and the local launcher run
-it). localstripe 1.15.10 answers in the 2017 shape and lacks Prices, Checkout, the portal,
-a real `trialing` status, `.updated` and `invoice.paid` events. This module adds them as
-aiohttp routes and small patches, and disables localstripe's pickle file
-(/tmp/localstripe.pickle) so that several doubles can run side by side.
+Part of `devtools`: not in the production image, never imported by the product (only the
+pytest fixture and `make run`'s launcher run it). localstripe 1.15.10 answers in the 2017
+shape and lacks Prices, Checkout, the portal, a real `trialing` status, `.updated` and
+`invoice.paid` events. This module adds them as aiohttp routes and small patches, and
+disables localstripe's pickle file (/tmp/localstripe.pickle) so that several doubles can
+run side by side.
 
-Run: `python -m subscriptions.billing.double --port 8420` (binds 127.0.0.1 only).
+Run: `python -m devtools.stripe_double --port 8420` (binds 127.0.0.1 only).
 
 Stand-ins (Stripe API paths): `POST/GET /v1/prices`, `POST/GET /v1/checkout/sessions`,
 `POST /v1/billing_portal/sessions`. Test hooks (no API key, under `/_config/test/`):

@@ -14,7 +14,7 @@ class Command(BaseCommand):
     help = "Register our webhook and our Plans' Prices in the local Stripe double."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from subscriptions.billing.double import double_setup
+        from devtools.stripe_double import double_setup
 
         if settings.STRIPE_SECRET_KEY or not settings.STRIPE_API_BASE:
             raise CommandError("Only for the local double: set STRIPE_API_BASE, no key.")

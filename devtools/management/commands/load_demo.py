@@ -1,4 +1,8 @@
-"""`manage.py load_demo`: load (or top up) the invented demo catalogue, plans and accounts."""
+"""`manage.py load_demo`: load (or top up) the invented demo catalogue, plans and accounts.
+
+A development tool: the `devtools` app is installed by the local and test settings only,
+so this command does not exist under production settings (and, should devtools ever be
+installed there, it still refuses without --allow-production)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from articles import demo
+from devtools import demo
 
 
 class Command(BaseCommand):
