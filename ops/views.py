@@ -22,7 +22,7 @@ from subscriptions.models import MrrMovement, SubscriptionStatus
 from subscriptions.services import staff_actions
 from subscriptions.services.staff_actions import AlreadyDone
 
-from . import charts, forms
+from . import charts, forms, reads
 from .access import ops_required, staff
 
 DEFAULT_DAYS = 84
@@ -125,7 +125,7 @@ def snapshots_csv(request: HttpRequest) -> HttpResponse:
 @ops_required
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    found = timeline.subscriber_search(query=query) if query else []
+    found = reads.find_subscribers(query=query) if query else []
     if len(found) == 1 and found[0].subscription_id is not None and found[0].exact:
         return redirect("ops:subscriber", subscription_id=found[0].subscription_id)
     return render(request, "ops/search.html", {"query": query, "found": found})
@@ -133,7 +133,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @ops_required
 def subscriber(request: HttpRequest, subscription_id: int) -> HttpResponse:
-    story = timeline.subscriber_timeline(subscription_id=subscription_id)
+    story = reads.subscriber_story(subscription_id=subscription_id)
     if story is None:
         raise Http404("No such subscription.")
     return render(
@@ -299,7 +299,7 @@ def subscriber_action(request: HttpRequest, subscription_id: int, action: str) -
         raise Http404("No such action.")
     if not request.user.has_perm(f"subscriptions.{chosen.permission}"):
         raise PermissionDenied("You may not do this.")
-    story = timeline.subscriber_timeline(subscription_id=subscription_id)
+    story = reads.subscriber_story(subscription_id=subscription_id)
     if story is None:
         raise Http404("No such subscription.")
     form = _form(chosen, story, request.POST if request.method == "POST" else None)
@@ -313,7 +313,7 @@ def subscriber_action(request: HttpRequest, subscription_id: int, action: str) -
                     subscription_id,
                     data,
                     reason=data["reason"],
-                    actor=staff(request),
+                    actor_id=staff(request).pk,
                     key=data["key"],
                 )
             except AlreadyDone as exc:
@@ -358,7 +358,7 @@ def event_replay(request: HttpRequest, event_id: str) -> HttpResponse:
                 done = staff_actions.webhook_replay(
                     event_id=event.stripe_id,
                     reason=form.cleaned_data["reason"],
-                    actor=staff(request),
+                    actor_id=staff(request).pk,
                     key=form.cleaned_data["key"],
                 )
             except AlreadyDone as exc:

@@ -4,14 +4,13 @@ state changes, webhook events, emails, staff actions)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
-
-from accounts.models import TrialClaim, User
-from accounts.selectors import PARTIAL_EMAIL, readers_matching_email, trial_claim_of
 
 from .billing.stripe_client import billing_is_test_mode
 from .models import (
@@ -42,39 +41,38 @@ class Found:
     stripe_subscription_id: str | None
     matched: str
 
-    @property
-    def exact(self) -> bool:
-        return self.matched != PARTIAL_EMAIL
+    exact: bool = True
 
 
-def subscriber_search(*, query: str) -> list[Found]:
-    """By email (any case, Gmail dots/+tags/googlemail.com, or a part of it), Stripe
-    customer id (`cus_…`) or Stripe subscription id (`sub_…`)."""
+def subscriber_search(*, query: str, readers: dict[int, tuple[str, bool]]) -> list[Found]:
+    """By Stripe customer id (`cus_…`) or subscription id (`sub_…`), or the accounts an
+    email search found (`readers`: {user id: (how it matched, exactly or not)}; the
+    accounts app reads emails and identities, which this app does not import)."""
     q = query.strip()[:254]
     if not q:
         return []
-    hits: dict[int, str] = {}  # user id -> how it matched
+    hits: dict[int, tuple[str, bool]] = {}  # user id -> (how it matched, exact)
     subs: dict[int, str] = {}  # subscription id -> how it matched (deleted accounts)
     if q.startswith("cus_"):
         for user_id in BillingCustomer.objects.filter(
             stripe_customer_id=q, user__isnull=False
         ).values_list("user_id", flat=True):
-            hits[user_id] = "Stripe customer"
+            hits[user_id] = ("Stripe customer", True)
     elif q.startswith("sub_"):
         for sub_id in Subscription.objects.filter(stripe_subscription_id=q).values_list(
             "pk", flat=True
         ):
             subs[sub_id] = "Stripe subscription"
     else:
-        hits = readers_matching_email(query=q)
+        hits = dict(readers)
     users = {
         u.pk: u
-        for u in User.objects.filter(pk__in=list(hits)[:SEARCH_LIMIT]).select_related(
-            "subscription", "billing_customer"
-        )
+        for u in get_user_model()
+        .objects.filter(pk__in=list(hits)[:SEARCH_LIMIT])
+        .select_related("subscription", "billing_customer")
     }
     found = []
-    for pk, how in hits.items():
+    for pk, (how, exact) in hits.items():
         user = users.get(pk)
         if user is None:
             continue
@@ -88,6 +86,7 @@ def subscriber_search(*, query: str) -> list[Found]:
                 stripe_customer_id=customer.stripe_customer_id if customer else None,
                 stripe_subscription_id=sub.stripe_subscription_id if sub else None,
                 matched=how,
+                exact=exact,
             )
         )
     for sub in Subscription.objects.filter(pk__in=list(subs)).select_related("user"):
@@ -142,9 +141,9 @@ class TimelineItem:
 @dataclass(frozen=True)
 class Subscriber:
     subscription: Subscription
-    user: User | None
+    user: Any  # the reader's account (None once deleted)
     customer: BillingCustomer | None
-    claim: TrialClaim | None
+    claim: Any  # their trial claim (accounts.TrialClaim), when there is one
     walls_total: int
     payments_left_to_refund: int  # minor units of the last payment not refunded yet
     emails_owed: int
@@ -236,14 +235,17 @@ def _events_of(*, customer_id: str | None, stripe_sub_ids: set[str]) -> list[Str
     return list(StripeEvent.objects.filter(match).order_by("created", "id")[:500])
 
 
-def subscriber_timeline(*, subscription_id: int) -> Subscriber | None:
-    """The subscriber's whole story, oldest first. None for an unknown subscription."""
+def subscriber_timeline(
+    *, subscription_id: int, claim_of: Callable[[int], Any] | None = None
+) -> Subscriber | None:
+    """The subscriber's whole story, oldest first. None for an unknown subscription.
+    `claim_of(user_id)` gives the reader's trial claim (the accounts app's to read)."""
     sub = Subscription.objects.filter(pk=subscription_id).select_related("user", "plan").first()
     if sub is None:
         return None
     user = sub.user
     customer = BillingCustomer.objects.filter(user=user).first() if user else None
-    claim = trial_claim_of(user_id=user.pk) if user else None
+    claim = claim_of(user.pk) if user is not None and claim_of is not None else None
     items: list[TimelineItem] = []
     if user is not None:
         items.append(

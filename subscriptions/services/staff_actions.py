@@ -17,7 +17,6 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import User
 from config.exceptions import ApplicationError
 
 from ..billing.stripe_client import BillingError, stripe_client
@@ -91,7 +90,7 @@ def _perform(
     *,
     key: str,
     action: str,
-    actor: User,
+    actor_id: int,
     reason: str,
     subscription_id: int | None,
     target: str = "",
@@ -113,7 +112,7 @@ def _perform(
             record = StaffAction.objects.create(
                 key=key,
                 action=action,
-                actor=actor,
+                actor_id=actor_id,
                 at=now,
                 reason=reason[:2000],
                 subscription_id=subscription_id,
@@ -160,7 +159,7 @@ def _stripe_sync(stripe_sub: dict[str, Any]) -> None:
 
 
 # --- the actions ---------------------------------------------------------------------
-def trial_extend(*, subscription_id: int, days: int, reason: str, actor: User, key: str) -> Done:
+def trial_extend(*, subscription_id: int, days: int, reason: str, actor_id: int, key: str) -> Done:
     """Push a running trial's end `days` later (through Stripe when it is billed there)."""
     if not isinstance(days, int) or not 1 <= days <= MAX_TRIAL_EXTENSION_DAYS:
         raise _refuse(f"Days must be a whole number from 1 to {MAX_TRIAL_EXTENSION_DAYS}.")
@@ -183,14 +182,14 @@ def trial_extend(*, subscription_id: int, days: int, reason: str, actor: User, k
                 )
             )
         else:
-            trials.trial_extend(subscription_id=sub.pk, days=days, actor_id=actor.pk)
+            trials.trial_extend(subscription_id=sub.pk, days=days, actor_id=actor_id)
         now_ends = Subscription.objects.values_list("trial_ends_at", flat=True).get(pk=sub.pk)
         return f"The trial now ends on {now_ends:%d %B %Y %H:%M} UTC.", {}
 
     return _perform(
         key=key,
         action=K.TRIAL_EXTENDED,
-        actor=actor,
+        actor_id=actor_id,
         reason=reason,
         subscription_id=subscription_id,
         work=work,
@@ -198,7 +197,7 @@ def trial_extend(*, subscription_id: int, days: int, reason: str, actor: User, k
 
 
 def complimentary_grant(
-    *, subscription_id: int, until: date, reason: str, actor: User, key: str
+    *, subscription_id: int, until: date, reason: str, actor_id: int, key: str
 ) -> Done:
     """Full access without payment through the end of `until` (UTC)."""
     today = timezone.now().date()
@@ -217,14 +216,14 @@ def complimentary_grant(
                 "billed",
             )
         complimentary.complimentary_grant(
-            subscription_id=sub.pk, days=None, until=ends, actor_id=actor.pk
+            subscription_id=sub.pk, days=None, until=ends, actor_id=actor_id
         )
         return f"Complimentary access until the end of {until:%d %B %Y}.", {}
 
     return _perform(
         key=key,
         action=K.COMPLIMENTARY_GRANTED,
-        actor=actor,
+        actor_id=actor_id,
         reason=reason,
         subscription_id=subscription_id,
         work=work,
@@ -232,7 +231,7 @@ def complimentary_grant(
 
 
 def subscription_cancel_by_staff(
-    *, subscription_id: int, at_period_end: bool, reason: str, actor: User, key: str
+    *, subscription_id: int, at_period_end: bool, reason: str, actor_id: int, key: str
 ) -> Done:
     """Cancel now or at the period's end: through Stripe when billed there; a local
     trial or complimentary access ends now."""
@@ -245,7 +244,7 @@ def subscription_cancel_by_staff(
                 if sub.cancel_at_period_end:
                     raise _refuse("It is already set to end with its period.", "nothing_to_do")
                 cancellation.subscription_cancel(
-                    user=sub.user, source=AuditSource.OPS, actor_id=actor.pk
+                    user=sub.user, source=AuditSource.OPS, actor_id=actor_id
                 )
                 return "Canceled in Stripe: it ends with the current period.", {}
             _stripe_sync(stripe_client().subscription_cancel(sub.stripe_subscription_id))
@@ -259,15 +258,15 @@ def subscription_cancel_by_staff(
                 "no_period",
             )
         if sub.status == S.COMPLIMENTARY:
-            complimentary.complimentary_end(subscription_id=sub.pk, actor_id=actor.pk)
+            complimentary.complimentary_end(subscription_id=sub.pk, actor_id=actor_id)
         else:
-            trials.trial_cancel(user=sub.user, source=AuditSource.OPS, actor_id=actor.pk)
+            trials.trial_cancel(user=sub.user, source=AuditSource.OPS, actor_id=actor_id)
         return "Canceled, effective now.", {}
 
     return _perform(
         key=key,
         action=K.CANCELED_AT_PERIOD_END if at_period_end else K.CANCELED,
-        actor=actor,
+        actor_id=actor_id,
         reason=reason,
         subscription_id=subscription_id,
         work=work,
@@ -275,7 +274,7 @@ def subscription_cancel_by_staff(
 
 
 def payment_refund(
-    *, subscription_id: int, amount: int | None, reason: str, actor: User, key: str
+    *, subscription_id: int, amount: int | None, reason: str, actor_id: int, key: str
 ) -> Done:
     """Refund the reader's last payment through Stripe, all of what is left or `amount`."""
     if amount is not None and (not isinstance(amount, int) or amount <= 0):
@@ -300,14 +299,14 @@ def payment_refund(
     return _perform(
         key=key,
         action=K.PAYMENT_REFUNDED,
-        actor=actor,
+        actor_id=actor_id,
         reason=reason,
         subscription_id=subscription_id,
         work=work,
     )
 
 
-def subscription_resync(*, subscription_id: int, reason: str, actor: User, key: str) -> Done:
+def subscription_resync(*, subscription_id: int, reason: str, actor_id: int, key: str) -> Done:
     """Read the subscription from Stripe now and make ours say the same."""
 
     def work(sub: Subscription | None) -> tuple[str, dict[str, Any]]:
@@ -320,14 +319,14 @@ def subscription_resync(*, subscription_id: int, reason: str, actor: User, key: 
     return _perform(
         key=key,
         action=K.RESYNCED,
-        actor=actor,
+        actor_id=actor_id,
         reason=reason,
         subscription_id=subscription_id,
         work=work,
     )
 
 
-def webhook_replay(*, event_id: str, reason: str, actor: User, key: str) -> Done:
+def webhook_replay(*, event_id: str, reason: str, actor_id: int, key: str) -> Done:
     """Process a failed (or stuck) webhook event again."""
     event = StripeEvent.objects.filter(stripe_id=(event_id or "").strip()[:100]).first()
     if event is None:
@@ -347,7 +346,7 @@ def webhook_replay(*, event_id: str, reason: str, actor: User, key: str) -> Done
     return _perform(
         key=key,
         action=K.WEBHOOK_REPLAYED,
-        actor=actor,
+        actor_id=actor_id,
         reason=reason,
         subscription_id=None,
         target=event.stripe_id,
@@ -356,7 +355,7 @@ def webhook_replay(*, event_id: str, reason: str, actor: User, key: str) -> Done
 
 
 def email_resend(
-    *, subscription_id: int, notification_id: int, reason: str, actor: User, key: str
+    *, subscription_id: int, notification_id: int, reason: str, actor_id: int, key: str
 ) -> Done:
     """Send an owed email (pending or failed) of this reader now."""
 
@@ -385,7 +384,7 @@ def email_resend(
     return _perform(
         key=key,
         action=K.EMAIL_RESENT,
-        actor=actor,
+        actor_id=actor_id,
         reason=reason,
         subscription_id=subscription_id,
         target=str(notification_id),

@@ -139,7 +139,7 @@ def test_actions_on_a_deleted_account_are_refused(ops_user, trial, reader):
     before = snapshot(trial)
     with pytest.raises(staff_actions.ApplicationError, match="deleted their account"):
         staff_actions.trial_extend(
-            subscription_id=trial.pk, days=3, reason="r", actor=ops_user, key="k"
+            subscription_id=trial.pk, days=3, reason="r", actor_id=ops_user.pk, key="k"
         )
     assert snapshot(trial) == before
 
@@ -317,7 +317,7 @@ def test_two_simultaneous_submits_of_one_form_do_one_thing(ops_user, reader):
         try:
             start.wait()
             staff_actions.trial_extend(
-                subscription_id=sub.pk, days=2, reason="race", actor=ops_user, key="one-form"
+                subscription_id=sub.pk, days=2, reason="race", actor_id=ops_user.pk, key="one-form"
             )
             outcomes.append("done")
         except staff_actions.AlreadyDone:

@@ -47,13 +47,13 @@ def test_cancel_at_period_end_and_now_through_stripe(double, relay, ops_user):
     sub = sub_of(user)
     assert sub.status == "active"
     staff_actions.subscription_cancel_by_staff(
-        subscription_id=sub.pk, at_period_end=True, reason="asked", actor=ops_user, key="c1"
+        subscription_id=sub.pk, at_period_end=True, reason="asked", actor_id=ops_user.pk, key="c1"
     )
     assert double.get(f"/v1/subscriptions/{stripe_id}")["cancel_at_period_end"] is True
     assert (sub_of(user).status, sub_of(user).cancel_at_period_end) == ("active", True)
     relay()
     staff_actions.subscription_cancel_by_staff(
-        subscription_id=sub.pk, at_period_end=False, reason="fraud", actor=ops_user, key="c2"
+        subscription_id=sub.pk, at_period_end=False, reason="fraud", actor_id=ops_user.pk, key="c2"
     )
     assert double.get(f"/v1/subscriptions/{stripe_id}")["status"] == "canceled"
     assert sub_of(user).status == "canceled"
@@ -104,7 +104,7 @@ def test_resync_from_stripe_repairs_drift(double, relay, ops_user):
     sub = sub_of(user)
     Subscription.objects.filter(pk=sub.pk).update(status="past_due", cancel_at_period_end=True)
     staff_actions.subscription_resync(
-        subscription_id=sub.pk, reason="drift", actor=ops_user, key="s1"
+        subscription_id=sub.pk, reason="drift", actor_id=ops_user.pk, key="s1"
     )
     assert (sub_of(user).status, sub_of(user).cancel_at_period_end) == ("active", False)
     done = StaffAction.objects.get()

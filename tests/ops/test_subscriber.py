@@ -8,6 +8,7 @@ import pytest
 import time_machine
 
 from accounts.services import reader_trial_start
+from ops.reads import find_subscribers, subscriber_story
 from subscriptions.models import (
     BillingCustomer,
     Notification,
@@ -18,7 +19,6 @@ from subscriptions.models import (
     Subscription,
 )
 from subscriptions.services.transitions import transition
-from subscriptions.timeline import subscriber_search, subscriber_timeline
 from tests.factories import ArticleFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -95,26 +95,26 @@ def test_search_by_email_in_any_case_and_gmail_variant(reader):
         "foo.bar+news@googlemail.com",
         "  Foo.Bar@gmail.com ",
     ]:
-        found = subscriber_search(query=query)
+        found = find_subscribers(query=query)
         assert [f.subscription_id for f in found] == [sub_id], query
         assert found[0].exact
 
 
 def test_search_by_stripe_ids_and_part_of_an_email(reader):
     sub_id = reader.subscription.pk
-    assert [f.subscription_id for f in subscriber_search(query="cus_foo")] == [sub_id]
-    assert [f.subscription_id for f in subscriber_search(query="sub_foo")] == [sub_id]
-    partial = subscriber_search(query="foo.bar")
+    assert [f.subscription_id for f in find_subscribers(query="cus_foo")] == [sub_id]
+    assert [f.subscription_id for f in find_subscribers(query="sub_foo")] == [sub_id]
+    partial = find_subscribers(query="foo.bar")
     assert [f.subscription_id for f in partial] == [sub_id]
     assert not partial[0].exact
     for nothing in ["", "   ", "cus_nobody", "sub_nobody", "nobody@example.com"]:
-        assert subscriber_search(query=nothing) == []
+        assert find_subscribers(query=nothing) == []
 
 
 def test_a_deleted_account_is_found_by_its_stripe_subscription(reader):
     sub_id = reader.subscription.pk
     reader.delete()
-    found = subscriber_search(query="sub_foo")
+    found = find_subscribers(query="sub_foo")
     assert [(f.subscription_id, f.email) for f in found] == [(sub_id, None)]
 
 
@@ -142,7 +142,7 @@ def test_timeline_is_one_ordered_list_of_everything(reader, ops_user):
         before={"trial_ends_at": "a"},
         after={"trial_ends_at": "b"},
     )
-    story = subscriber_timeline(subscription_id=sub.pk)
+    story = subscriber_story(subscription_id=sub.pk)
     assert story is not None
     times = [item.at for item in story.items]
     assert times == sorted(times)
