@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
         ("accounts", "0003_user_welcome_email_sent_at"),
         ("articles", "0001_initial"),
-        ("subscriptions", "0010_history"),
+        ("subscriptions", "0013_history"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
