@@ -1,5 +1,8 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
 from .forms import AdminLoginForm
 from .models import TrialClaim, User
@@ -15,6 +18,14 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")
     search_fields = ("email",)
     date_hierarchy = "date_joined"
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Deleting many readers from a list page is too easy to do by mistake (their
+        # payments and history go with them): one at a time, from the reader's page.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Name", {"fields": ("first_name", "last_name")}),

@@ -24,9 +24,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
 handler500 = server_error
 
 
-# Deleting many rows at once from a list page is too easy to do by mistake: off everywhere.
-admin.site.disable_action("delete_selected")
-
 api_v1: list[URLPattern | URLResolver] = [
     path("publisher/", include("publishers.api_urls")),
     path("", include("articles.api_urls")),

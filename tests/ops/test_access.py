@@ -168,3 +168,14 @@ def test_ops_staff_can_use_the_admin(ops_client, trial_sub):
     assert Subscription.objects.filter(pk=trial_sub.pk).exists()
     search = ops_client.get("/admin/subscriptions/subscription/?q=reader@example.com")
     assert b"reader@example.com" in search.content
+
+
+def test_readers_are_not_bulk_deleted_from_the_admin(admin_client):
+    """Even a superuser deletes readers one at a time; records kept by the services
+    (subscriptions, payments, events, the audit logs) cannot be deleted at all."""
+    UserFactory()
+    assert b'value="delete_selected"' not in admin_client.get("/admin/accounts/user/").content
+    for path in ["subscription", "payment", "stripeevent", "staffaction", "auditentry"]:
+        page = admin_client.get(f"/admin/subscriptions/{path}/")
+        assert page.status_code == 200, path
+        assert b'value="delete_selected"' not in page.content, path
