@@ -7,6 +7,7 @@ itself. One statement per chunk, portable across PostgreSQL and SQLite.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, models
@@ -39,36 +40,112 @@ def insert_from_select(
         return int(cursor.rowcount)
 
 
+@dataclass(frozen=True)
+class RowPerChange:
+    """One row of `model` for every row an UPDATE changes: `key` (a field of `model`)
+    gets the changed row's primary key, `values` are the same for every row."""
+
+    model: type[models.Model]
+    key: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
 def update_returning(
     *,
     candidates: models.QuerySet[Any],
     limit: int,
     values: dict[str, Any],
     returning: tuple[str, ...],
+    also_insert: RowPerChange | None = None,
 ) -> list[tuple[Any, ...]]:
     """UPDATE up to `limit` of `candidates` (rows other transactions hold are skipped)
-    and return `returning` of the rows changed: lock, change and read in one statement."""
+    and return `returning` of the rows changed: lock, change and read in one statement.
+
+    `also_insert` writes one row per changed row (an audit entry) in the same statement
+    on PostgreSQL (a data-modifying CTE feeding INSERT ... SELECT from the RETURNING
+    rows, so the changed rows are not read again); elsewhere in one more statement."""
     model = candidates.model
     qn = connection.ops.quote_name
     chosen = candidates.select_for_update(skip_locked=True).order_by().values("pk")[:limit]
     chosen_sql, chosen_params = chosen.query.sql_with_params()
-    assignments, params = [], []
-    for name, value in values.items():
-        field = model._meta.get_field(name)
-        assignments.append(f"{qn(str(getattr(field, 'column', name)))} = %s")
-        params.append(field.get_db_prep_save(value, connection))  # type: ignore[union-attr]
-    columns = [qn(str(getattr(model._meta.get_field(n), "column", n))) for n in returning]
-    pk = qn(str(model._meta.pk.column))  # type: ignore[union-attr]
+    assignments, params = _assignments(model, values)
+    columns = [qn(_column(model, n)) for n in returning]
+    pk = qn(_column(model, "pk"))
     # On PostgreSQL, ANY(ARRAY(...)) runs the choice once and updates by primary key; a
     # plain IN (subquery) can be planned as a semi-join over the whole table per chunk.
     if connection.vendor == "postgresql":
         where = f"{pk} = ANY(ARRAY({chosen_sql}))"
     else:
         where = f"{pk} IN ({chosen_sql})"
+    update = f"UPDATE {qn(model._meta.db_table)} SET {', '.join(assignments)} WHERE {where}"
+    params = [*params, *chosen_params]
+    if also_insert is None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"{update} RETURNING {', '.join(columns)}", params)
+            return [tuple(row) for row in cursor.fetchall()]
+    target = also_insert.model
+    names = ", ".join(qn(_column(target, n)) for n in (also_insert.key, *also_insert.values))
+    constants = [
+        target._meta.get_field(name).get_db_prep_save(value, connection)  # type: ignore[union-attr]
+        for name, value in also_insert.values.items()
+    ]
+    insert = f"INSERT INTO {qn(target._meta.db_table)} ({names})"
+    if connection.vendor == "postgresql":
+        placeholders = "".join(", %s" for _ in constants)
+        sql = (
+            f"WITH changed AS ({update} RETURNING {pk} AS _changed_pk, {', '.join(columns)}), "
+            f"inserted AS ({insert} SELECT _changed_pk{placeholders} FROM changed) "
+            f"SELECT {', '.join(columns)} FROM changed"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, *constants])
+            return [tuple(row) for row in cursor.fetchall()]
+    with connection.cursor() as cursor:
+        cursor.execute(f"{update} RETURNING {pk}, {', '.join(columns)}", params)
+        rows = cursor.fetchall()
+        if rows:
+            placeholders = ", ".join("%s" for _ in range(len(constants) + 1))
+            cursor.executemany(
+                f"{insert} VALUES ({placeholders})", [[row[0], *constants] for row in rows]
+            )
+    return [tuple(row[1:]) for row in rows]
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    found = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    return str(getattr(found, "column", name))
+
+
+def _assignments(model: type[models.Model], values: dict[str, Any]) -> tuple[list[str], list[Any]]:
+    assignments, params = [], []
+    for name, value in values.items():
+        model_field = model._meta.get_field(name)
+        assignments.append(f"{connection.ops.quote_name(_column(model, name))} = %s")
+        params.append(model_field.get_db_prep_save(value, connection))  # type: ignore[union-attr]
+    return assignments, params
+
+
+def insert_unless_exists(*, instance: models.Model, unique: str) -> bool:
+    """Save a new `instance` unless a row with the same `unique` value exists: one
+    statement (INSERT ... ON CONFLICT DO NOTHING RETURNING), committed by itself outside
+    a transaction, so no BEGIN, savepoint or IntegrityError round trips. Concurrent
+    inserts of the same value store one row; the others get False."""
+    meta = instance._meta
+    qn = connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
     sql = (
-        f"UPDATE {qn(model._meta.db_table)} SET {', '.join(assignments)} "
-        f"WHERE {where} RETURNING {', '.join(columns)}"
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+        f"VALUES ({', '.join('%s' for _ in fields)}) "
+        f"ON CONFLICT ({qn(_column(type(instance), unique))}) DO NOTHING "
+        f"RETURNING {qn(_column(type(instance), 'pk'))}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *chosen_params])
-        return [tuple(row) for row in cursor.fetchall()]
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    instance.pk = row[0]
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return True

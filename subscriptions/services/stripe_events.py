@@ -6,11 +6,11 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..billing.stripe_client import TemporaryBillingError
 from ..models import StripeEvent, StripeEventStatus
+from .bulk import insert_unless_exists
 from .dispatch import PROCESS_STRIPE_EVENT, after_commit
 from .stripe_handlers import HANDLERS
 
@@ -21,20 +21,18 @@ E = StripeEventStatus
 def stripe_event_store(*, event: dict[str, Any]) -> StripeEvent | None:
     """Insert a verified event by its Stripe id. None when it was already stored.
 
-    A type we do not handle is kept, status `ignored`. The caller enqueues processing.
+    One statement that commits by itself (the unique Stripe id decides, also between
+    concurrent deliveries). A type we do not handle is kept, status `ignored`. The caller
+    enqueues processing.
     """
-    status = E.PENDING if event["type"] in HANDLERS else E.IGNORED
-    try:
-        with transaction.atomic():
-            return StripeEvent.objects.create(
-                stripe_id=event["id"],
-                type=event["type"],
-                payload=event,
-                created=datetime.fromtimestamp(event["created"], tz=UTC),
-                status=status,
-            )
-    except IntegrityError:
-        return None
+    stored = StripeEvent(
+        stripe_id=event["id"],
+        type=event["type"],
+        payload=event,
+        created=datetime.fromtimestamp(event["created"], tz=UTC),
+        status=E.PENDING if event["type"] in HANDLERS else E.IGNORED,
+    )
+    return stored if insert_unless_exists(instance=stored, unique="stripe_id") else None
 
 
 def stripe_event_process(*, event_pk: int) -> StripeEvent:

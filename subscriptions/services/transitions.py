@@ -11,15 +11,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import models, transaction
-from django.db.models import F, QuerySet, Value
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from config.exceptions import ApplicationError
 
 from ..models import AuditEntry, Subscription, SubscriptionStatus
 from ..vocabulary import AuditAction, AuditSource
-from .bulk import insert_from_select, update_returning
+from .bulk import RowPerChange, update_returning
 from .mrr import MRR_STATUSES, mrr_record, mrr_record_many
 
 S = SubscriptionStatus
@@ -136,7 +136,7 @@ def transition_many(
 ) -> list[tuple[int, int | None]]:
     """The batch form of `transition()` for jobs: up to `limit` of `candidates` that are
     still in `from_status` are locked (rows another worker holds are skipped), moved to
-    `to` and audited, in four queries whatever the number of rows. Returns the moved
+    `to` and audited, in one statement on PostgreSQL whatever the number of rows. Returns the moved
     rows as (subscription id, user id); empty when nothing is left to move."""
     if to != from_status and to not in ALLOWED[from_status]:
         raise TransitionNotAllowed(from_status, to)
@@ -145,7 +145,8 @@ def transition_many(
         raise TypeError(f"Unknown subscription fields: {sorted(unknown)}")
     now = now or timezone.now()
     with transaction.atomic():
-        # Lock, re-check the status and change the rows in one statement.
+        # Lock, re-check the status, change the rows and write their audit entries in
+        # one statement (the entries are made by the database from the changed rows).
         rows: list[tuple[int, int | None]] = [
             (int(pk), user_id)
             for pk, user_id in update_returning(
@@ -153,27 +154,24 @@ def transition_many(
                 limit=limit,
                 values={"status": to, "updated_at": now, **changes},
                 returning=("id", "user_id"),
+                also_insert=RowPerChange(
+                    model=AuditEntry,
+                    key="subscription",
+                    values={
+                        "at": now,
+                        "action": action,
+                        "from_status": from_status,
+                        "to_status": to,
+                        "source": source,
+                        "detail": {"changed": sorted(changes)},
+                    },
+                ),
             )
         ]
-        moved = [pk for pk, _ in rows]
-        if not moved:
+        if not rows:
             return []
-        # The audit entries are made by the database from the moved rows: one statement.
-        insert_from_select(
-            model=AuditEntry,
-            columns={
-                "subscription": F("pk"),
-                "at": Value(now, output_field=models.DateTimeField()),
-                "action": Value(action),
-                "from_status": Value(from_status),
-                "to_status": Value(to),
-                "source": Value(source),
-                "detail": Value({"changed": sorted(changes)}, output_field=models.JSONField()),
-            },
-            source=Subscription.objects.filter(pk__in=moved),
-        )
         if from_status in MRR_STATUSES or to in MRR_STATUSES:
-            mrr_record_many(subscription_ids=moved, at=now)
+            mrr_record_many(subscription_ids=[pk for pk, _ in rows], at=now)
         user_ids = [user_id for _, user_id in rows if user_id is not None]
         transaction.on_commit(lambda: forget_cached_states(user_ids=user_ids))
     return rows

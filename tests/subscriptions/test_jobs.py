@@ -86,6 +86,23 @@ def test_expire_trials_expires_due_local_trials_once_and_tells_each_reader_once(
     assert AuditEntry.objects.count() == 3
 
 
+def test_expire_trials_audits_each_changed_subscription_once_with_the_whole_entry(
+    django_capture_on_commit_callbacks,
+):
+    due = make_subscriptions(3, status="trialing", trial_ends_at=NOW - timedelta(minutes=1))
+    (already,) = make_subscriptions(1, status="expired", trial_ends_at=NOW - timedelta(days=1))
+
+    run("expire_trials", django_capture_on_commit_callbacks, chunk_size=2)
+
+    entries = list(AuditEntry.objects.order_by("subscription_id"))
+    assert [e.subscription_id for e in entries] == sorted(s.pk for s in due)
+    assert {
+        (e.at, e.action, e.from_status, e.to_status, e.source, e.actor_id, str(e.detail))
+        for e in entries
+    } == {(NOW, AuditAction.TRIAL_EXPIRED, "trialing", "expired", "job", None, "{'changed': []}")}
+    assert not AuditEntry.objects.filter(subscription=already).exists()
+
+
 def queries_for(job, n, *, ends, chunk_size):
     Subscription.objects.all().delete()
     make_subscriptions(n, status="trialing", trial_ends_at=ends)
