@@ -83,3 +83,32 @@ def _email_verified(user: User) -> bool:
     return EmailAddress.objects.filter(
         user_id=user.pk, email__iexact=user.email, verified=True
     ).exists()
+
+
+EMAIL_MATCH_LIMIT = 50
+PARTIAL_EMAIL = "part of the email"
+
+
+def readers_matching_email(*, query: str) -> dict[int, str]:
+    """Accounts for an ops search, by how they matched: the address in any case, the same
+    person (any Gmail dot/+tag/googlemail.com variant, through their trial claim), or a
+    part of the address. {user id: how}, at most EMAIL_MATCH_LIMIT."""
+    q = query.strip()[:254]
+    if not q:
+        return {}
+    hits: dict[int, str] = {}
+    for pk in User.objects.filter(email__iexact=q).values_list("pk", flat=True):
+        hits[pk] = "email"
+    if "@" in q:
+        claim = TrialClaim.objects.filter(identity_hash=identity_hash(q)).first()
+        if claim is not None and claim.user_id:
+            hits.setdefault(claim.user_id, "same person (normalised email)")
+    partial = User.objects.filter(email__icontains=q).order_by("pk")
+    for pk in partial.values_list("pk", flat=True)[:EMAIL_MATCH_LIMIT]:
+        hits.setdefault(pk, PARTIAL_EMAIL)
+    return dict(list(hits.items())[:EMAIL_MATCH_LIMIT])
+
+
+def trial_claim_of(*, user_id: int) -> TrialClaim | None:
+    """The reader's trial claim, with the article whose wall started it."""
+    return TrialClaim.objects.filter(user_id=user_id).select_related("article").first()

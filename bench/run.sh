@@ -127,3 +127,8 @@ if [ -n "${DATABASE_URL:-}" ] && [ "${BENCH_SIMULATOR:-1}" = "1" ]; then
   echo "== rule simulator benchmark"
   $PY bench/simulator_bench.py | tee -a bench/RESULTS.md
 fi
+
+if [ -n "${DATABASE_URL:-}" ] && [ "${BENCH_OPS:-1}" = "1" ]; then
+  echo "== ops dashboard benchmark"
+  $PY bench/ops_dashboard.py | tee -a bench/RESULTS.md
+fi

@@ -23,6 +23,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 handler500 = server_error
 
+
 api_v1: list[URLPattern | URLResolver] = [
     path("publisher/", include("publishers.api_urls")),
     path("", include("articles.api_urls")),
@@ -36,6 +37,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/login/", admin_login),  # the admin's sign-in, limited (accounts.limits)
     path("admin/", admin.site.urls),
+    path("ops/", include("ops.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's init script as a file: no inline script (CSP).
     path(

@@ -406,7 +406,7 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("admin@masthead.local", "masthead-admin", "superuser"),
     DemoAccount("ops@masthead.local", "masthead-ops", "ops (staff, group 'ops')"),
     DemoAccount("publisher@masthead.local", "masthead-publisher", "publisher staff"),
-    DemoAccount("reader@masthead.local", "masthead-reader", "reader"),
+    DemoAccount("reader@masthead.local", "masthead-reader", "reader (in a free trial)"),
 )
 
 DEMO_PLANS: tuple[dict[str, Any], ...] = (
@@ -895,6 +895,11 @@ def ensure_accounts(publisher: Publisher) -> tuple[DemoAccount, ...]:
             user.groups.add(ops_group)
         elif account.email == "publisher@masthead.local":
             PublisherStaff.objects.get_or_create(user=user, publisher=publisher)
+        elif account.email == "reader@masthead.local":
+            # A running trial, so the ops dashboard has a reader to find and help.
+            from accounts.services import reader_trial_start
+
+            reader_trial_start(user=user)
         created.append(account)
     return tuple(created)
 

@@ -37,6 +37,7 @@ JOB_LIMITS = {
     "prune_meter": JobLimits(soft=1800, hard=1920, retries=5),  # daily
     "reconcile_stripe": JobLimits(soft=3300, hard=3480, retries=5),  # nightly
     "publisher_statements": JobLimits(soft=1800, hard=1920, retries=5),  # monthly
+    "snapshot_metrics": JobLimits(soft=1800, hard=1920, retries=5),  # nightly
 }
 
 

@@ -123,3 +123,26 @@ class NotificationKind(models.TextChoices):
     PAYMENT_FAILED = "payment_failed", "Your payment did not go through"
     PAYMENT_ACTION_REQUIRED = "payment_action_required", "Please confirm your payment"
     TRIAL_WILL_END = "trial_will_end", "Your free trial ends soon"
+
+
+class MrrMovement(models.TextChoices):
+    """How one change moved a subscription's monthly recurring revenue."""
+
+    NEW = "new", "New"
+    EXPANSION = "expansion", "Expansion"
+    CONTRACTION = "contraction", "Contraction"
+    CHURNED = "churned", "Churned"
+    REACTIVATED = "reactivated", "Reactivated"
+
+
+class StaffActionKind(models.TextChoices):
+    """What a staff member did from the operations dashboard (the staff audit log)."""
+
+    TRIAL_EXTENDED = "trial.extended"
+    COMPLIMENTARY_GRANTED = "subscription.complimentary_granted"
+    CANCELED = "subscription.canceled"
+    CANCELED_AT_PERIOD_END = "subscription.canceled_at_period_end"
+    RESYNCED = "subscription.resynced"
+    PAYMENT_REFUNDED = "payment.refunded"
+    WEBHOOK_REPLAYED = "webhook.replayed"
+    EMAIL_RESENT = "email.resent"

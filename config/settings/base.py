@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "articles",
     "subscriptions",
     "publishers",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -152,6 +153,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, sessions ------------------------------------------------------------------
 REDIS_URL = env_optional("REDIS_URL")
+
+
 def redis_cache(url: str) -> dict[str, object]:
     """django-redis keeps one client per process (Django's own RedisCache built a new
     client object on every call: ~0.6 ms per read on the hot path). With Redis down every
@@ -171,10 +174,7 @@ LOCAL_CACHE: dict[str, Any] = {
     "BACKEND": "config.filecache.AtomicFileBasedCache",
     "LOCATION": str(VAR_DIR / "cache"),
 }
-if REDIS_URL:
-    CACHES = {"default": redis_cache(REDIS_URL)}
-else:
-    CACHES = {"default": LOCAL_CACHE}
+CACHES = {"default": redis_cache(REDIS_URL) if REDIS_URL else LOCAL_CACHE}
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Auth -----------------------------------------------------------------------------

@@ -260,6 +260,33 @@ class StripeClient:
         )
         return _plain(updated)
 
+    def subscription_cancel(self, subscription_id: str) -> dict[str, Any]:
+        """Cancel now (Stripe ends the subscription at once; a repeat is refused by
+        Stripe, which the caller sees as a PermanentBillingError)."""
+        return _plain(_call(lambda: self._stripe.v1.subscriptions.cancel(subscription_id)))
+
+    def refund_invoice(self, *, invoice_id: str, amount: int, idempotency_key: str) -> str:
+        """Refund `amount` of a paid invoice's payment; the refund's id. The payment is
+        the invoice's PaymentIntent (older API shape) or its first payment (newer)."""
+        invoice = _plain(_call(lambda: self._stripe.v1.invoices.retrieve(invoice_id)))
+        params: dict[str, Any] = {"amount": amount}
+        payments = ((invoice.get("payments") or {}).get("data") or [{}])[0].get("payment") or {}
+        payment_intent = _id(invoice.get("payment_intent")) or _id(payments.get("payment_intent"))
+        charge = _id(invoice.get("charge")) or _id(payments.get("charge"))
+        if payment_intent:
+            params["payment_intent"] = payment_intent
+        elif charge:
+            params["charge"] = charge
+        else:
+            raise PermanentBillingError(f"Invoice {invoice_id} has no payment to refund.")
+        refund = _call(
+            lambda: self._stripe.v1.refunds.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        )
+        return str(refund.id)
+
     def subscription_pages(self, *, page_size: int = 100) -> Iterator[list[dict[str, Any]]]:
         """Every Stripe subscription (any status), a page at a time."""
         after: str | None = None

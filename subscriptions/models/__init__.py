@@ -1,4 +1,4 @@
-from ..vocabulary import LIVE_STATUSES, SubscriptionStatus
+from ..vocabulary import LIVE_STATUSES, MrrMovement, SubscriptionStatus
 from .audit import AuditEntry, DriftReport
 from .billing import (
     BillingCustomer,
@@ -6,6 +6,7 @@ from .billing import (
     StripeEvent,
     StripeEventStatus,
 )
+from .history import JobRun, MetricSnapshot, MrrChange, StaffAction
 from .notifications import Notification, NotificationStatus
 from .paywall import AccessRule, MeterEntry, ReadEvent, RuleScope
 from .plans import Plan, PlanInterval
@@ -19,7 +20,11 @@ __all__ = [
     "BillingCustomer",
     "CardFingerprint",
     "DriftReport",
+    "JobRun",
     "MeterEntry",
+    "MetricSnapshot",
+    "MrrChange",
+    "MrrMovement",
     "Notification",
     "NotificationStatus",
     "Payment",
@@ -28,6 +33,7 @@ __all__ = [
     "PublisherStatement",
     "ReadEvent",
     "RuleScope",
+    "StaffAction",
     "StripeEvent",
     "StripeEventStatus",
     "Subscription",

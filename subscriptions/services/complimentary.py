@@ -22,12 +22,15 @@ def complimentary_grant(
     days: int | None,
     actor_id: int | None,
     now: datetime | None = None,
+    until: datetime | None = None,
 ) -> Subscription:
-    """Full access for `days` (None: until ended). Refused while Stripe bills the reader,
-    who would otherwise pay for what they are given."""
+    """Full access for `days`, or until `until` (neither: until ended). Refused while
+    Stripe bills the reader, who would otherwise pay for what they are given."""
     if days is not None and days < 1:
         raise ApplicationError("Complimentary access lasts at least a day.", code="bad_days")
     now = now or timezone.now()
+    if until is not None and until <= now:
+        raise ApplicationError("Complimentary access must end in the future.", code="bad_date")
     with transaction.atomic():
         sub = Subscription.objects.select_for_update().get(pk=subscription_id)
         if sub.billed_by_stripe:
@@ -44,7 +47,7 @@ def complimentary_grant(
             actor_id=actor_id,
             detail={"days": days},
             now=now,
-            complimentary_until=now + timedelta(days=days) if days else None,
+            complimentary_until=until or (now + timedelta(days=days) if days else None),
         )
 
 

@@ -18,7 +18,14 @@ from django.utils import timezone
 
 from config.exceptions import ApplicationError
 
-from ..models import DriftReport, MeterEntry, PlanInterval, Subscription, SubscriptionStatus
+from ..models import (
+    DriftReport,
+    JobRun,
+    MeterEntry,
+    PlanInterval,
+    Subscription,
+    SubscriptionStatus,
+)
 from ..money import format_money
 from ..vocabulary import AuditAction, AuditSource, NotificationKind
 from . import notifications, statements
@@ -261,6 +268,13 @@ def requeue_stripe_events(
     return JobResult("requeue_stripe_events", stripe_events_requeue(), {})
 
 
+def snapshot_metrics(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
+    """Daily metric snapshots up to yesterday, back-filling missing days from the history."""
+    from .snapshots import snapshots_catch_up
+
+    return JobResult("snapshot_metrics", snapshots_catch_up(now=now), {})
+
+
 JOBS: dict[str, Callable[..., JobResult]] = {
     "expire_trials": expire_trials,
     "send_trial_reminders": send_trial_reminders,
@@ -272,12 +286,30 @@ JOBS: dict[str, Callable[..., JobResult]] = {
     "send_notifications": send_notifications,
     "reconcile_stripe": reconcile_stripe,
     "requeue_stripe_events": requeue_stripe_events,
+    "snapshot_metrics": snapshot_metrics,
 }
 
 
+JOB_RUNS_KEPT = timedelta(days=7)
+
+
 def run(name: str, **kwargs: Any) -> JobResult:
+    """Run a job by name and record the run (start, end, result) for the dashboard."""
     try:
         job = JOBS[name]
     except KeyError:
         raise ValueError(f"Unknown job {name!r}; known: {', '.join(sorted(JOBS))}") from None
-    return job(**kwargs)
+    record = JobRun.objects.create(name=name, started_at=timezone.now())
+    try:
+        result = job(**kwargs)
+    except Exception as exc:
+        JobRun.objects.filter(pk=record.pk).update(
+            finished_at=timezone.now(), ok=False, result=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
+    JobRun.objects.filter(pk=record.pk).update(
+        finished_at=timezone.now(), ok=True, result=str(result)[:2000]
+    )
+    # Keep a week of runs: flush_read_events alone runs every ten seconds.
+    JobRun.objects.filter(name=name, started_at__lt=record.started_at - JOB_RUNS_KEPT).delete()
+    return result

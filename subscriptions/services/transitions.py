@@ -20,6 +20,7 @@ from config.exceptions import ApplicationError
 from ..models import AuditEntry, Subscription, SubscriptionStatus
 from ..vocabulary import AuditAction, AuditSource
 from .bulk import RowPerChange, update_returning
+from .mrr import MRR_STATUSES, mrr_record, mrr_record_many
 
 S = SubscriptionStatus
 
@@ -97,6 +98,7 @@ def transition(
         # `plan_id` is saved as `plan`; `stripe_subscription_id` is a column of its own.
         fields = {"plan" if n == "plan_id" else n for n in changed}
         sub.save(update_fields=[*fields, "status", "updated_at"])
+        mrr_record(sub=sub, at=now)
         if to == from_status and not set(changed) - BOOKKEEPING:
             return sub
         AuditEntry.objects.create(
@@ -168,6 +170,8 @@ def transition_many(
         ]
         if not rows:
             return []
+        if from_status in MRR_STATUSES or to in MRR_STATUSES:
+            mrr_record_many(subscription_ids=[pk for pk, _ in rows], at=now)
         user_ids = [user_id for _, user_id in rows if user_id is not None]
         transaction.on_commit(lambda: forget_cached_states(user_ids=user_ids))
     return rows

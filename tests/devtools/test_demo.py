@@ -112,6 +112,8 @@ def test_load_demo_small_catalogue() -> None:
     assert admin.is_superuser and admin.is_staff and admin.check_password("masthead-admin")
     reader = users.get(email="reader@masthead.local")
     assert not reader.is_staff and reader.check_password("masthead-reader")
+    assert reader.subscription.status == "trialing"  # for the ops dashboard to find
+    assert ops.has_perm("subscriptions.extend_trial")
     publisher_user = users.get(email="publisher@masthead.local")
     assert publisher_user.check_password("masthead-publisher")
     first = demo.build_catalogue(**SMALL).publishers[0].slug
