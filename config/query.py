@@ -21,6 +21,7 @@ class QuerySerializer(serializers.Serializer[Any]):
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, QueryDict):
-            for name in self.fields.keys():
+            names: list[str] = list(self.fields)
+            for name in names:
                 single_query_value(data, name)
         return super().to_internal_value(data)

@@ -141,7 +141,9 @@ def with_sqlite_options(database: dict[str, Any]) -> dict[str, Any]:
 DATABASE_URL = env_optional("DATABASE_URL")
 _database: dict[str, Any]
 if DATABASE_URL:
-    _database = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60))
+    # Persistent connections, checked at the start of each request: after a database
+    # restart the next request reconnects instead of failing on a dead connection.
+    _database = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True))
 else:
     _database = {
         "ENGINE": "django.db.backends.sqlite3",
@@ -161,9 +163,17 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "masthead",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+            # Redis down is a cache miss, not a 500: every cached value (rules, states,
+            # sessions' cache half) has the database behind it. Sign-in and sign-up limits
+            # live here only: while Redis is down they are not enforced (logged).
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 2,
+                "SOCKET_TIMEOUT": 2,
+                "IGNORE_EXCEPTIONS": True,
+            },
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     # Shared by every local process (web, worker), so invalidation reaches them all.
     CACHES = {

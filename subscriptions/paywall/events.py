@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import threading
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,8 @@ from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from ..models import ReadEvent
+
+logger = logging.getLogger(__name__)
 
 REDIS_LIST = "masthead:read_events"
 
@@ -30,16 +33,25 @@ def _redis() -> Any:
     if _redis_client is None:
         import redis
 
-        _redis_client = redis.Redis.from_url(str(settings.REDIS_URL))
+        _redis_client = redis.Redis.from_url(
+            str(settings.REDIS_URL), socket_connect_timeout=2, socket_timeout=2
+        )
     return _redis_client
 
 
 def record(event: dict[str, Any]) -> None:
     sink = settings.READ_EVENTS_SINK
     if sink == "redis":
+        import redis
+
         payload = {**event, "at": event["at"].isoformat()}
-        _redis().rpush(REDIS_LIST, json.dumps(payload))
-        return
+        try:
+            _redis().rpush(REDIS_LIST, json.dumps(payload))
+            return
+        except redis.RedisError as exc:
+            # Redis is down: this view's event goes straight to the database.
+            logger.warning("read event written directly, Redis unavailable: %s", exc)
+            sink = "direct"
     if sink == "direct":
         _write([event])
         return
