@@ -160,7 +160,7 @@ if REDIS_URL:
     # article hot path (three reads per view).
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "config.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "masthead",
             # Redis down is a cache miss, not a 500: every cached value (rules, states,

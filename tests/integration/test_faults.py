@@ -10,7 +10,9 @@ giving correct answers, or clear ones, and loses nothing.
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 
 import pytest
 import redis
@@ -20,7 +22,7 @@ from django.db import connection
 from subscriptions.models import MeterEntry, ReadEvent, StripeEvent
 from tests.factories import ArticleFactory, PublicationFactory, UserFactory
 from tests.integration.conftest import Browser, free_port, wait_for
-from tests.subscriptions.stripe_payloads import WEBHOOK_SECRET, post_event
+from tests.subscriptions.stripe_payloads import WEBHOOK_SECRET, post_event, sign
 from tests.subscriptions.test_webhooks import lifecycle
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -45,7 +47,9 @@ def test_redis_down_pages_and_api_keep_deciding_from_the_database(serve):
     metered = ArticleFactory.create_batch(3, publication=publication, access_level="metered")
     premium = ArticleFactory(publication=publication, access_level="premium")
     nobody_listens = f"redis://127.0.0.1:{free_port()}/0"
-    base_url = serve(REDIS_URL=nobody_listens, METER_FREE_ARTICLES="2")
+    base_url = serve(
+        REDIS_URL=nobody_listens, METER_FREE_ARTICLES="2", STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET
+    )
     reader = Browser(base_url)
 
     first = reader.get(f"/api/v1/articles/{metered[0].slug}/")
@@ -70,6 +74,20 @@ def test_redis_down_pages_and_api_keep_deciding_from_the_database(serve):
     assert me.status == 200 and me.json()["subscription"]["status"] == "trialing"
     login = Browser(base_url).post("/api/v1/auth/login/", credentials)
     assert login.status == 200
+
+    # A webhook is stored and answered; its processing waits for the broker (the
+    # requeue_stripe_events job enqueues what was left pending).
+    event = lifecycle().events[1]
+    body = json.dumps(event).encode()
+    delivery = urllib.request.Request(
+        f"{base_url}/webhooks/stripe/",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "Stripe-Signature": sign(body)},
+    )
+    with urllib.request.urlopen(delivery, timeout=30) as answer:
+        assert answer.status == 200
+    assert StripeEvent.objects.get().status == "pending"
 
     ready = reader.get("/readyz")
     assert ready.status == 503

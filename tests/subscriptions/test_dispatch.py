@@ -1,0 +1,25 @@
+"""Background work is enqueued after commit; a robust enqueue that fails (the broker
+down) is logged and the request goes on (it was a 500: Django names a failed robust hook
+by its __qualname__, which a functools.partial lacks)."""
+
+import pytest
+from celery.exceptions import NotRegistered
+from django.db import transaction
+
+from subscriptions.services.dispatch import after_commit
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_failed_robust_enqueue_is_logged_not_raised(caplog):
+    with transaction.atomic():
+        user = UserFactory()
+        after_commit("no.such.task", user.pk, robust=True)
+    assert "in on_commit()" in caplog.text
+    user.refresh_from_db()  # committed
+
+
+def test_a_failed_enqueue_that_is_not_robust_still_raises():
+    with pytest.raises(NotRegistered), transaction.atomic():
+        after_commit("no.such.task", robust=False)
