@@ -68,7 +68,12 @@ def main() -> None:
             f"{r['rps'] / ceiling:.2f} | {to_health} | {int(r['non2xx'])} |"
         )
     text = "\n".join(lines) + "\n"
-    Path("bench/RESULTS.md").write_text(text)
+    path = Path("bench/RESULTS.md")
+    old = path.read_text() if path.exists() else ""
+    start, end = "<!-- load -->", "<!-- /load -->\n"
+    if start in old and end in old:  # bench/load.sh's section stays
+        text += "\n" + old[old.index(start) : old.index(end) + len(end)]
+    path.write_text(text)
     print(text)
 
 
