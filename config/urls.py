@@ -30,7 +30,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("articles.api_urls")),
     path("", include("accounts.api_urls")),
     path("", include("subscriptions.api_urls")),
-    re_path(r"^.*$", api_not_found),
+    re_path(r"^[\s\S]*$", api_not_found),  # any path, one with a newline too
 ]
 
 urlpatterns = [

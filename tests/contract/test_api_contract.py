@@ -147,7 +147,12 @@ def test_an_unexpected_api_error_is_a_500_in_the_detail_code_shape(rf):
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/nope/", "/api/v1/publisher/articles/not%20a%20slug/", "/api/v1/articles/a%2Fb/"],
+    [
+        "/api/v1/nope/",
+        "/api/v1/publisher/articles/not%20a%20slug/",
+        "/api/v1/articles/a%2Fb/",
+        "/api/v1/publisher/articles/a%0Ab/",
+    ],
 )
 def test_unknown_api_paths_are_json_404_for_every_method(method, path):
     """Found by schemathesis: a write to a path no view matches met the CSRF check first
