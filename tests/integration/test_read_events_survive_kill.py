@@ -43,7 +43,9 @@ def server_without_redis(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "READ_EVENTS_SINK"}}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.local",
-        DJANGO_DEBUG="0",
+        # Debug on: a clean checkout has no collected static files, which a debug-off
+        # server refuses to start without (config/staticfiles.py).
+        DJANGO_DEBUG="1",
         DATABASE_URL=database_url(),
         MASTHEAD_VAR_DIR=str(tmp_path / "var"),
         ALLOWED_HOSTS="127.0.0.1",
