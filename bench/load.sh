@@ -42,6 +42,7 @@ run_against() {  # label
   mkdir -p "$MASTHEAD_VAR_DIR"
   log="$WORK/gunicorn-$label.log"
   $PY manage.py migrate --noinput -v 0
+  $PY manage.py collectstatic --noinput -v 0
   $PY manage.py load_demo --publishers 10 --publications 20 --articles 600 >/dev/null
   readers=$($PY bench/prepare.py)
   field() { $PY -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$readers" "$1"; }

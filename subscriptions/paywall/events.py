@@ -54,8 +54,6 @@ def recording() -> AbstractContextManager[Any]:
 def record(event: dict[str, Any]) -> None:
     sink = settings.READ_EVENTS_SINK
     if sink == "redis":
-        import redis
-
         payload = {**event, "at": event["at"].isoformat()}
         try:
             _redis().rpush(REDIS_LIST, json.dumps(payload))
