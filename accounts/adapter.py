@@ -97,5 +97,6 @@ class AccountAdapter(DefaultAccountAdapter):
         transaction.on_commit(
             lambda: tasks.send_rendered_email.delay(
                 subject=subject, body=body, html=html, to=to, from_email=from_email
-            )
+            ),
+            robust=True,  # the broker down must not turn a sign-up into a 500
         )

@@ -6,15 +6,16 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from django.contrib.auth import logout as session_logout
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from knox.models import AuthToken
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.exceptions import ApplicationError
+from config.schema import error_responses
 from subscriptions import paywall
 
 from . import limits, selectors, services
@@ -42,21 +43,7 @@ class SignupView(APIView):
     permission_classes: list[type] = []
     throttle_classes = [SignupThrottle]
 
-    @extend_schema(
-        request=inline_serializer(
-            name="SignupRequest",
-            fields={
-                "email": serializers.EmailField(max_length=254),
-                "password": serializers.CharField(max_length=128),
-                "from": serializers.CharField(
-                    required=False,
-                    max_length=200,
-                    help_text="Slug of the article whose wall sent the reader (attribution).",
-                ),
-            },
-        ),
-        responses={201: TokenUserSerializer},
-    )
+    @extend_schema(request=SignupSerializer, responses={201: TokenUserSerializer})
     def post(self, request: Request) -> Response:
         data = SignupSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -80,7 +67,10 @@ class LoginView(APIView):
     authentication_classes: list[type] = []
     permission_classes: list[type] = []
 
-    @extend_schema(request=CredentialsSerializer, responses={200: TokenUserSerializer})
+    @extend_schema(
+        request=CredentialsSerializer,
+        responses={200: TokenUserSerializer, **error_responses(429)},
+    )
     def post(self, request: Request) -> Response:
         data = CredentialsSerializer(data=request.data)
         data.is_valid(raise_exception=True)

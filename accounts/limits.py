@@ -78,6 +78,11 @@ def _count(*, scope: str, ident: str, rate: str, now: float) -> tuple[_Hit, int 
     except ValueError:  # expired between add and incr
         cache.add(key, 1, timeout=ttl)
         hits = 1
+    if hits is None:
+        # The cache is down (Redis: IGNORE_EXCEPTIONS): nothing can be counted, so the
+        # limit is not enforced until it is back, rather than refusing every sign-in.
+        # /readyz reports it (tests/integration/test_faults.py).
+        return _Hit(key), None
     # Redis and locmem keep the expiry on incr; caches whose incr is get+set do not.
     cache.touch(key, ttl)
     wait = max(1, math.ceil(start + period - now)) if hits > limit else None

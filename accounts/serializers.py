@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.validators import EmailValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+# Django's MinimumLengthValidator default; tests/test_schema_contract.py keeps them equal.
+PASSWORD_MIN_LENGTH = 8
 
 
 class StrictCharField(serializers.CharField):
@@ -53,6 +57,21 @@ class PasswordSerializer(serializers.Serializer[Any]):
     )
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": PASSWORD_MIN_LENGTH,
+        "maxLength": 128,
+        "pattern": "[^0-9]",
+        "description": f"At least {PASSWORD_MIN_LENGTH} characters, not only digits; also "
+        "refused (400 `weak_password`): a common password, or one too like the address.",
+    }
+)
+class NewPasswordField(StrictCharField):
+    """A new password: the service checks it with Django's password validators; the
+    schema states the rules a client can check itself."""
+
+
 class SignupSerializer(CredentialsSerializer):
     """`{email, password}` and, optionally, `from`: the slug of the article whose wall sent
     the reader (attribution)."""
@@ -62,7 +81,16 @@ class SignupSerializer(CredentialsSerializer):
         self.fields["email"].validators.append(
             EmailValidator(message="Enter a valid email address.")
         )
-        self.fields["from"] = StrictCharField(required=False, allow_blank=True, max_length=200)
+        password = self.fields["password"]
+        self.fields["password"] = NewPasswordField(
+            max_length=128, trim_whitespace=False, error_messages=password.error_messages
+        )
+        self.fields["from"] = StrictCharField(
+            required=False,
+            allow_blank=True,
+            max_length=200,
+            help_text="Slug of the article whose wall sent the reader (attribution).",
+        )
 
 
 class SubscriptionStateSerializer(serializers.Serializer[Any]):

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.exceptions import ApplicationError
+from config.query import QuerySerializer
 
 from . import selectors
 from .models import Article
@@ -28,19 +27,23 @@ class PublicationListView(generics.ListAPIView):
         return selectors.publications_list()
 
 
-class ArticleFilterSerializer(serializers.Serializer[Any]):
-    publication = serializers.SlugField(required=False, max_length=80)
-    topic = serializers.SlugField(required=False, max_length=80)
-    q = serializers.CharField(required=False, max_length=MAX_QUERY_LENGTH, trim_whitespace=True)
+class ArticleFilterSerializer(QuerySerializer):
+    publication = serializers.SlugField(
+        required=False, allow_blank=True, max_length=80, help_text="A title's slug"
+    )
+    topic = serializers.SlugField(
+        required=False, allow_blank=True, max_length=80, help_text="A topic's slug"
+    )
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=MAX_QUERY_LENGTH,
+        trim_whitespace=True,
+        help_text="Words in the title, standfirst or byline",
+    )
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("publication", str, description="A title's slug"),
-        OpenApiParameter("topic", str, description="A topic's slug"),
-        OpenApiParameter("q", str, description="Words in the title, standfirst or byline"),
-    ]
-)
+@extend_schema(parameters=[ArticleFilterSerializer])
 class ArticleListView(generics.ListAPIView):
     serializer_class = ArticleSummarySerializer
 

@@ -16,6 +16,7 @@ from accounts.models import User
 from accounts.selectors import account_summary
 from accounts.serializers import UserSerializer
 from config.exceptions import ApplicationError
+from config.schema import error_responses
 
 from .billing.stripe_client import BillingError, TemporaryBillingError
 from .models import Plan
@@ -59,7 +60,10 @@ class BillingView(APIView):
 
 
 class CheckoutView(BillingView):
-    @extend_schema(request=CheckoutRequestSerializer, responses=UrlSerializer)
+    @extend_schema(
+        request=CheckoutRequestSerializer,
+        responses={200: UrlSerializer, **error_responses(409, 502, 503)},
+    )
     def post(self, request: Request) -> Response:
         data = CheckoutRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -70,13 +74,13 @@ class CheckoutView(BillingView):
 
 
 class PortalView(BillingView):
-    @extend_schema(request=None, responses=UrlSerializer)
+    @extend_schema(request=None, responses={200: UrlSerializer, **error_responses(409, 502, 503)})
     def post(self, request: Request) -> Response:
         return Response({"url": customers.portal_start(user=cast(User, request.user))})
 
 
 class CancelView(BillingView):
-    @extend_schema(request=None, responses=UserSerializer)
+    @extend_schema(request=None, responses={200: UserSerializer, **error_responses(409, 502, 503)})
     def post(self, request: Request) -> Response:
         user = cast(User, request.user)
         cancellation.subscription_cancel(user=user)
@@ -84,7 +88,7 @@ class CancelView(BillingView):
 
 
 class ResumeView(BillingView):
-    @extend_schema(request=None, responses=UserSerializer)
+    @extend_schema(request=None, responses={200: UserSerializer, **error_responses(409, 502, 503)})
     def post(self, request: Request) -> Response:
         user = cast(User, request.user)
         cancellation.subscription_resume(user=user)

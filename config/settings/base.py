@@ -142,7 +142,9 @@ def with_sqlite_options(database: dict[str, Any]) -> dict[str, Any]:
 DATABASE_URL = env_optional("DATABASE_URL")
 _database: dict[str, Any]
 if DATABASE_URL:
-    _database = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60))
+    # Persistent connections, checked at the start of each request: after a database
+    # restart the next request reconnects instead of failing on a dead connection.
+    _database = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True))
 else:
     _database = {
         "ENGINE": "django.db.backends.sqlite3",
@@ -161,7 +163,7 @@ def redis_cache(url: str) -> dict[str, object]:
     read misses and every write is skipped (IGNORE_EXCEPTIONS): pages are served from the
     database, slower and still correct; /readyz names Redis."""
     return {
-        "BACKEND": "django_redis.cache.RedisCache",
+        "BACKEND": "config.cache.RedisCache",
         "LOCATION": url,
         "KEY_PREFIX": "masthead",
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2, "IGNORE_EXCEPTIONS": True},
@@ -175,6 +177,8 @@ LOCAL_CACHE: dict[str, Any] = {
     "LOCATION": str(VAR_DIR / "cache"),
 }
 CACHES = {"default": redis_cache(REDIS_URL) if REDIS_URL else LOCAL_CACHE}
+# Ignored cache errors (Redis down) are logged; sign-in limits are not enforced meanwhile.
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Auth -----------------------------------------------------------------------------
@@ -270,7 +274,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {

@@ -39,7 +39,9 @@ def _redis() -> Any:
     if _redis_client is None:
         import redis
 
-        _redis_client = redis.Redis.from_url(str(settings.REDIS_URL))
+        _redis_client = redis.Redis.from_url(
+            str(settings.REDIS_URL), socket_connect_timeout=2, socket_timeout=2
+        )
     return _redis_client
 
 

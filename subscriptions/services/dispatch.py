@@ -3,7 +3,6 @@ commits: they never import `subscriptions.tasks` (which imports them)."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from celery import current_app
@@ -21,4 +20,8 @@ def _send(task_name: str, args: tuple[Any, ...]) -> None:
 def after_commit(task_name: str, *args: Any, robust: bool = False) -> None:
     """Enqueue `task_name(*args)` when the current transaction commits (at once outside
     one). `robust`: a failed enqueue is logged, not raised (a sweep job catches up)."""
-    transaction.on_commit(partial(_send, task_name, args), robust=robust)
+
+    def send() -> None:  # a function, not a partial: Django logs a robust hook's failure
+        _send(task_name, args)  # by its __qualname__, which a partial lacks (500)
+
+    transaction.on_commit(send, robust=robust)

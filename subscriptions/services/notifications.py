@@ -104,7 +104,9 @@ def owe_from(
 def enqueue(*, kind: NotificationKind, user_ids: list[int]) -> None:
     """After commit, one send task for this chunk of readers."""
     if user_ids:
-        after_commit(SEND_NOTIFICATIONS, str(kind), user_ids)
+        # robust: with the broker down the change stands; the send_notifications sweep
+        # sends what is owed.
+        after_commit(SEND_NOTIFICATIONS, str(kind), user_ids, robust=True)
 
 
 def _claimable(now: datetime) -> Q:

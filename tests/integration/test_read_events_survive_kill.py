@@ -22,7 +22,7 @@ from django.db import connection
 
 from subscriptions.models import MeterEntry, ReadEvent
 from tests.factories import ArticleFactory
-from tests.integration.test_worker_jobs import database_url
+from tests.integration.conftest import database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

@@ -4,6 +4,7 @@
 import json
 
 import pytest
+from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +142,22 @@ def test_an_unexpected_api_error_is_a_500_in_the_detail_code_shape(rf):
     page = handler(rf.get("/a/some-article/"))
     assert page.status_code == 500
     assert page["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/nope/",
+        "/api/v1/publisher/articles/not%20a%20slug/",
+        "/api/v1/articles/a%2Fb/",
+        "/api/v1/publisher/articles/a%0Ab/",
+    ],
+)
+def test_unknown_api_paths_are_json_404_for_every_method(method, path):
+    """Found by schemathesis: a write to a path no view matches met the CSRF check first
+    and answered Django's HTML 403 page."""
+    client = APIClient(enforce_csrf_checks=True)  # as a real client meets it
+    response = getattr(client, method)(path, {"x": 1}, format="json")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
