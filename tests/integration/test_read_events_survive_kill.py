@@ -36,16 +36,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server_without_redis(tmp_path):
+def server_without_redis(tmp_path, collected_static):
     if connection.vendor != "postgresql":
         pytest.skip("the server needs a database it can share: PostgreSQL")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "READ_EVENTS_SINK"}}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.local",
-        # Debug on: a clean checkout has no collected static files, which a debug-off
-        # server refuses to start without (config/staticfiles.py).
-        DJANGO_DEBUG="1",
+        DJANGO_DEBUG="0",
         DATABASE_URL=database_url(),
         MASTHEAD_VAR_DIR=str(tmp_path / "var"),
         ALLOWED_HOSTS="127.0.0.1",
