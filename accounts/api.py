@@ -1,4 +1,5 @@
-"""API auth (/api/v1/auth/…, /api/v1/me/): knox tokens, throttled, {detail, code} errors."""
+"""API auth (/api/v1/auth/…, /api/v1/me/): knox tokens, throttled, {detail, code} errors;
+and the billing calls that answer with the `user` shape (/api/v1/billing/cancel/, resume/)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from rest_framework.views import APIView
 from config.exceptions import ApplicationError
 from config.schema import error_responses
 from subscriptions import paywall
+from subscriptions.services import cancellation
+from subscriptions.services.billing_errors import billing_error_for_reader
 
 from . import limits, selectors, services
 from .models import User
@@ -122,3 +125,33 @@ class MeView(APIView):
         services.account_delete(user=request.user, password=data.validated_data["password"])
         session_logout(request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SubscriptionChangeView(APIView):
+    """A change to the reader's own subscription, answered with their `user`. Stripe's
+    refusals become clean API errors: 503 when it is unreachable, 502 when it refused."""
+
+    permission_classes = [IsAuthenticated]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        return super().handle_exception(billing_error_for_reader(exc))
+
+
+class CancelView(SubscriptionChangeView):
+    """Cancel at period end (a trial without Stripe ends at once)."""
+
+    @extend_schema(request=None, responses={200: UserSerializer, **error_responses(409, 502, 503)})
+    def post(self, request: Request) -> Response:
+        assert isinstance(request.user, User)
+        cancellation.subscription_cancel(user=request.user)
+        return Response(_user_payload(request.user))
+
+
+class ResumeView(SubscriptionChangeView):
+    """Undo a cancel at period end, before the period ends."""
+
+    @extend_schema(request=None, responses={200: UserSerializer, **error_responses(409, 502, 503)})
+    def post(self, request: Request) -> Response:
+        assert isinstance(request.user, User)
+        cancellation.subscription_resume(user=request.user)
+        return Response(_user_payload(request.user))

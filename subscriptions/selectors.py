@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.utils import timezone
 
 from .models import Subscription, SubscriptionStatus
+from .readers import Reader
 from .vocabulary import EntitlementReason
 
 S = SubscriptionStatus
@@ -78,3 +80,9 @@ def entitlement_for_user(*, user_id: int | None, now: datetime | None = None) ->
 def forget_cached_state(*, user_id: int | None) -> None:
     if user_id is not None:
         cache.delete(state_cache_key(user_id))
+
+
+def reader_get(*, user_id: int) -> Reader | None:
+    """The reader (the project's user model) with this id, if there is one."""
+    reader: Reader | None = get_user_model()._default_manager.filter(pk=user_id).first()
+    return reader

@@ -10,10 +10,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
-from accounts.models import User
 from config.exceptions import ApplicationError
 
-from .billing.stripe_client import BillingError, TemporaryBillingError, billing_is_test_mode
+from .billing.stripe_client import billing_is_test_mode
+from .readers import Reader
+from .services.billing_errors import billing_error_for_reader
 from .services.checkout import checkout_start
 from .services.customers import portal_start
 
@@ -34,12 +35,11 @@ def _to_stripe(request: HttpRequest, start: Callable[[], str]) -> HttpResponse:
     """Redirect (303) to a Stripe page, or explain in plain words why not."""
     try:
         url = start()
-    except ApplicationError as exc:
-        message, status = exc.message, exc.status_code
-    except TemporaryBillingError:
-        message, status = "The payment service is unavailable; please try again.", 503
-    except BillingError:
-        message, status = "The payment service refused the request.", 502
+    except Exception as exc:
+        error = billing_error_for_reader(exc)
+        if not isinstance(error, ApplicationError):
+            raise
+        message, status = error.message, error.status_code
     else:
         return HttpResponseRedirect(url, status=303)
     return render(
@@ -51,7 +51,7 @@ def _to_stripe(request: HttpRequest, start: Callable[[], str]) -> HttpResponse:
 @require_POST
 def checkout(request: HttpRequest) -> HttpResponse:
     """The account page's plan forms: start Stripe Checkout."""
-    user = cast(User, request.user)
+    user = cast(Reader, request.user)
     plan = request.POST.get("plan", "")
     return _to_stripe(request, lambda: checkout_start(user=user, plan_code=plan))
 
@@ -60,12 +60,12 @@ def checkout(request: HttpRequest) -> HttpResponse:
 @require_POST
 def portal(request: HttpRequest) -> HttpResponse:
     """The account page's "Manage billing" button: open the Stripe Customer Portal."""
-    user = cast(User, request.user)
+    user = cast(Reader, request.user)
     return _to_stripe(request, lambda: portal_start(user=user))
 
 
 @login_required
 def manage(request: HttpRequest) -> HttpResponse:
     """The link in billing emails: open the reader's Stripe Customer Portal."""
-    user = cast(User, request.user)
+    user = cast(Reader, request.user)
     return _to_stripe(request, lambda: portal_start(user=user))

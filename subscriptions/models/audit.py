@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -25,7 +26,7 @@ class AuditEntry(models.Model):
     to_status = models.CharField(max_length=16, blank=True)
     source = models.CharField(max_length=20, help_text="trial, stripe, ops, job, reader, publisher")
     actor = models.ForeignKey(
-        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     detail = models.JSONField(default=dict, blank=True)
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
@@ -106,7 +107,7 @@ class ReadEvent(models.Model):
     at = models.DateTimeField()
     reader_key = models.CharField(max_length=64)
     user = models.ForeignKey(
-        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     article = models.ForeignKey("articles.Article", on_delete=models.CASCADE, related_name="+")
     publication = models.ForeignKey(

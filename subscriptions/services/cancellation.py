@@ -8,11 +8,11 @@ from datetime import datetime
 from django.utils import timezone
 from rest_framework import status as http
 
-from accounts.models import User
 from config.exceptions import ApplicationError
 
 from ..billing.stripe_client import stripe_client, to_stripe_time
 from ..models import Subscription, SubscriptionStatus
+from ..readers import Reader
 from ..vocabulary import AuditSource
 from .stripe_sync import subscription_sync_from_stripe
 from .transitions import subscription_for_user
@@ -23,7 +23,7 @@ S = SubscriptionStatus
 
 def subscription_cancel(
     *,
-    user: User,
+    user: Reader,
     now: datetime | None = None,
     source: AuditSource = AuditSource.READER,
     actor_id: int | None = None,
@@ -49,7 +49,7 @@ def subscription_cancel(
     )
 
 
-def subscription_resume(*, user: User, now: datetime | None = None) -> Subscription:
+def subscription_resume(*, user: Reader, now: datetime | None = None) -> Subscription:
     """Undo a cancel-at-period-end before the period ends."""
     now = now or timezone.now()
     sub = subscription_for_user(user_id=user.pk)

@@ -7,16 +7,15 @@ from typing import Any
 
 from django.utils import timezone
 
-from accounts.models import User
-
 from ..billing.stripe_client import StripeClient
 from ..models import AuditEntry, CardFingerprint
+from ..readers import Reader
 from ..vocabulary import AuditAction, AuditSource
 from .transitions import subscription_for_user
 
 
 def trial_abuse_check(
-    *, user: User, stripe_subscription: Mapping[str, Any], client: StripeClient
+    *, user: Reader, stripe_subscription: Mapping[str, Any], client: StripeClient
 ) -> Mapping[str, Any]:
     """A card that already had a trial under another account gets no second one: the
     Stripe trial ends now. Returns the (possibly updated) Stripe subscription."""

@@ -11,12 +11,13 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import status as http
 
-from accounts.models import User
 from config.exceptions import ApplicationError
 from config.links import absolute_url
 
 from ..billing.stripe_client import stripe_client, stripe_client_or_none, to_stripe_time
 from ..models import BillingCustomer, Plan, Subscription, SubscriptionStatus
+from ..readers import Reader
+from ..selectors import reader_get
 from ..vocabulary import AuditAction, AuditSource
 from .card_trials import trial_abuse_check
 from .customers import billing_customer_ensure
@@ -30,7 +31,7 @@ S = SubscriptionStatus
 CHECKOUT_MIN_TRIAL = timedelta(hours=48)
 
 
-def checkout_start(*, user: User, plan_code: str, now: datetime | None = None) -> str:
+def checkout_start(*, user: Reader, plan_code: str, now: datetime | None = None) -> str:
     """A Stripe Checkout session (subscription mode) for this reader and plan; its URL.
 
     A reader still in the local trial gets a Stripe trial ending with it, so nothing is
@@ -89,7 +90,7 @@ def checkout_completed(
     """Link the Customer and the Stripe subscription to the reader of
     `client_reference_id`; then converge and refuse a second trial on a known card."""
     user_id = str(session.get("client_reference_id") or "")
-    user = User.objects.filter(pk=int(user_id)).first() if user_id.isdigit() else None
+    user = reader_get(user_id=int(user_id)) if user_id.isdigit() else None
     if user is None:
         raise SubscriptionNotLinked(f"checkout session {session.get('id')} names no reader")
     customer_id = session.get("customer")

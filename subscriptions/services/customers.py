@@ -6,17 +6,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import status as http
 
-from accounts.models import User
 from config.exceptions import ApplicationError
 from config.links import absolute_url
 
 from ..billing.stripe_client import StripeClient, stripe_client
 from ..models import BillingCustomer
+from ..readers import Reader
 
 
-def billing_customer_ensure(*, user: User, client: StripeClient) -> BillingCustomer:
+def billing_customer_ensure(*, user: Reader, client: StripeClient) -> BillingCustomer:
     """The reader's Stripe Customer, created once (a retry reuses the idempotency key)."""
-    existing = BillingCustomer.objects.filter(user=user).first()
+    existing = BillingCustomer.objects.filter(user_id=user.pk).first()
     if existing is not None:
         return existing
     customer_id = client.customer_create(
@@ -24,15 +24,15 @@ def billing_customer_ensure(*, user: User, client: StripeClient) -> BillingCusto
     )
     try:
         with transaction.atomic():
-            return BillingCustomer.objects.create(user=user, stripe_customer_id=customer_id)
+            return BillingCustomer.objects.create(user_id=user.pk, stripe_customer_id=customer_id)
     except IntegrityError:
         return BillingCustomer.objects.get(stripe_customer_id=customer_id)
 
 
-def portal_start(*, user: User) -> str:
+def portal_start(*, user: Reader) -> str:
     """A Customer Portal session for the reader's Stripe Customer; its URL."""
     client = stripe_client()
-    customer = BillingCustomer.objects.filter(user=user).first()
+    customer = BillingCustomer.objects.filter(user_id=user.pk).first()
     if customer is None:
         raise ApplicationError(
             "You have no billing account yet: choose a plan first.",

@@ -11,8 +11,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
-
 from ..billing.stripe_client import (
     from_stripe_time,
     stripe_client_or_none,
@@ -20,6 +18,7 @@ from ..billing.stripe_client import (
     subscription_price_id,
 )
 from ..models import LIVE_STATUSES, BillingCustomer, Plan, Subscription, SubscriptionStatus
+from ..selectors import reader_get
 from ..vocabulary import AuditAction, AuditSource
 from .transitions import subscription_for_user, transition
 
@@ -47,7 +46,7 @@ def _subscription_for_stripe(
         customer = BillingCustomer.objects.filter(stripe_customer_id=customer_id).first()
         if customer is not None and customer.user_id is not None:
             return subscription_for_user(user_id=customer.user_id)
-    if user_id and user_id.isdigit() and User.objects.filter(pk=int(user_id)).exists():
+    if user_id and user_id.isdigit() and reader_get(user_id=int(user_id)) is not None:
         return subscription_for_user(user_id=int(user_id))
     return None
 

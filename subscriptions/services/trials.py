@@ -8,7 +8,6 @@ then calls `trial_start`); this module knows subscriptions only.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -18,11 +17,9 @@ from rest_framework import status as http
 from config.exceptions import ApplicationError
 
 from ..models import Subscription, SubscriptionStatus
+from ..readers import Reader
 from ..vocabulary import AuditAction, AuditSource
 from .transitions import subscription_for_user, transition
-
-if TYPE_CHECKING:
-    from accounts.models import User
 
 S = SubscriptionStatus
 MAX_TRIAL_EXTENSION_DAYS = 90
@@ -36,7 +33,7 @@ class TrialAlreadyUsed(ApplicationError):
 
 
 def trial_start(
-    *, user: User, from_article_slug: str | None = None, now: datetime | None = None
+    *, user: Reader, from_article_slug: str | None = None, now: datetime | None = None
 ) -> Subscription:
     """Start the subscription's free trial: `trialing` from now for settings.TRIAL_DAYS
     days. `from_article_slug` (the wall the reader came from) goes into the audit entry.
@@ -61,7 +58,7 @@ def trial_start(
 
 def trial_cancel(
     *,
-    user: User,
+    user: Reader,
     now: datetime | None = None,
     source: AuditSource = AuditSource.READER,
     actor_id: int | None = None,

@@ -77,3 +77,22 @@ def test_web_checkout_explains_and_writes_nothing(client, reader):
     assert response.status_code == 503
     assert b"try again" in response.content.lower()
     assert state() == before
+
+
+@pytest.mark.parametrize(
+    ("path", "canceling"), [("/api/v1/billing/cancel/", False), ("/api/v1/billing/resume/", True)]
+)
+def test_api_cancel_and_resume_answer_503_and_write_nothing(reader, path, canceling):
+    Subscription.objects.filter(user=reader).update(
+        status="active", stripe_subscription_id="sub_billed", cancel_at_period_end=canceling
+    )
+    before = state()
+    api = APIClient()
+    api.force_authenticate(reader)
+    response = api.post(path)
+    assert response.status_code == 503
+    assert response.json() == {
+        "detail": "The payment service is unavailable; please try again.",
+        "code": "billing_unavailable",
+    }
+    assert state() == before
