@@ -16,13 +16,14 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from config import charts
 from config.exceptions import ApplicationError
 from subscriptions import metrics, timeline
 from subscriptions.models import MrrMovement, SubscriptionStatus
 from subscriptions.services import staff_actions
 from subscriptions.services.staff_actions import AlreadyDone
 
-from . import charts, forms, reads
+from . import forms, reads
 from .access import ops_required, staff
 
 DEFAULT_DAYS = 84

@@ -22,10 +22,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods
 
 from articles import views as reader_views
 from articles.models import Article, Publication, PublisherStaff
+from config import charts
 from config.exceptions import ApplicationError
 from subscriptions import paywall
 from subscriptions.models import PublisherStatement
@@ -33,7 +35,6 @@ from subscriptions.services.statements import split
 
 from . import selectors, services, stats
 from .api import simulation
-from .charts import daily_chart
 from .forms import ArticleFilterForm, InviteForm, OverrideForm, PeriodForm, RuleForm
 
 PREVIEW_READERS = {
@@ -465,6 +466,20 @@ def stats_page(request: HttpRequest, staff: PublisherStaff) -> HttpResponse:
     )
 
 
+def _daily_chart(days: list[stats.Day]) -> SafeString:
+    """Reads granted and walls shown per day (the table under it lists every day)."""
+    if not days:
+        return charts.line_chart("Reads and walls per day", [], [])
+    return charts.line_chart(
+        "Reads and walls per day",
+        [f"{d.day:%-d %b}" for d in days],
+        [("Reads", [d.reads for d in days]), ("Walls", [d.walls for d in days])],
+        description=f"From {days[0].day:%-d %b %Y} to {days[-1].day:%-d %b %Y}; highest day "
+        f"{max(max(d.reads, d.walls) for d in days):,}. The table below lists every day.",
+        width=720,
+    )
+
+
 @require_http_methods(["GET", "HEAD"])
 @staff_page
 def title_stats(request: HttpRequest, staff: PublisherStaff, title: str) -> HttpResponse:
@@ -488,7 +503,7 @@ def title_stats(request: HttpRequest, staff: PublisherStaff, title: str) -> Http
             start=start,
             end=end,
             days=days,
-            chart=daily_chart(days),
+            chart=_daily_chart(days),
             top=stats.top_articles(publication=publication, since=start, until=end),
         ),
     )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -308,3 +309,19 @@ def test_opening_plus_movements_is_closing_for_any_history_and_period(plans, ste
         assert bridge.closing == independent_mrr(applied, period.end, plans)
         assert all(c.before != c.after for c in MrrChange.objects.all())
         transaction.set_rollback(True)
+
+
+def test_every_number_a_chart_draws_stands_in_the_table_beside_it(ops_client, november):
+    snapshots_catch_up(now=at(12, 1, 3))
+    html = ops_client.get("/ops/", {"from": "2026-11-01", "to": "2026-11-30"}).content.decode()
+    figures = [
+        f for f in re.findall(r'<div class="figure">(.*?)</div>', html, re.S) if "<table" in f
+    ]
+    assert len(figures) == 3  # states, MRR movements, trial conversion
+    for figure in figures:
+        svg, table = figure.split("<table", 1)
+        drawn = re.findall(r"<title>[^<]*: (-?[\d,]+)</title>", svg)
+        cells = re.findall(r'<td class="num">\+?(-?\d+)</td>', table)
+        assert drawn, figure[:200]
+        for number in drawn:
+            assert number.replace(",", "") in cells, (number, figure[:200])

@@ -1,0 +1,147 @@
+"""The one SVG chart helper of the ops dashboard and the publisher portal."""
+
+from __future__ import annotations
+
+import re
+from xml.etree import ElementTree
+
+import pytest
+
+from config import charts
+
+SVG = "{http://www.w3.org/2000/svg}"
+HOSTILE = '<script>alert("x")</script> & "quotes"'
+
+
+def parse(svg: str) -> ElementTree.Element:
+    """Well-formed XML (a stray `<` or `&` from a label would fail here)."""
+    return ElementTree.fromstring(svg)
+
+
+def tooltips(root: ElementTree.Element) -> list[str]:
+    return [t.text or "" for t in root.iter(f"{SVG}title")]
+
+
+def test_a_line_chart_draws_each_series_with_its_numbers():
+    svg = charts.line_chart(
+        "Reads and walls per day",
+        ["1 Nov", "2 Nov", "3 Nov"],
+        [("Reads", [29, 1200, 0]), ("Walls", [13, 7, 2])],
+        description="From 1 Nov to 3 Nov.",
+    )
+    root = parse(svg)
+    assert root.get("role") == "img"
+    assert root.get("aria-label") == "Reads and walls per day"
+    assert root.find(f"{SVG}desc").text == "From 1 Nov to 3 Nov."
+    lines = root.findall(f"{SVG}polyline")
+    assert [len(line.get("points").split()) for line in lines] == [3, 3]
+    assert lines[0].get("stroke") != lines[1].get("stroke")
+    assert "Reads, 2 Nov: 1,200" in tooltips(root)
+    assert "Walls, 3 Nov: 2" in tooltips(root)
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert {"Reads", "Walls", "1 Nov", "3 Nov", "0", "1,500"} <= set(texts)
+
+
+def test_the_highest_point_is_at_the_top_and_zero_at_the_bottom():
+    root = parse(charts.line_chart("t", ["a", "b"], [("s", [0, 10])]))
+    points = root.find(f"{SVG}polyline").get("points").split()
+    (_, y_zero), (_, y_top) = (map(float, p.split(",")) for p in points)
+    assert y_top == charts.PAD_TOP
+    assert y_zero == charts.HEIGHT - charts.PAD_BOTTOM
+
+
+def test_bars_show_their_numbers_and_negative_ones_go_below_zero_in_red():
+    root = parse(charts.bar_chart("MRR movements", [("New", 500), ("Churned", -250)]))
+    new, churned = root.findall(f"{SVG}rect")
+    assert new.find(f"{SVG}title").text == "New: 500"
+    assert churned.find(f"{SVG}title").text == "Churned: -250"
+    assert churned.get("fill") == charts.NEGATIVE != new.get("fill")
+    zero = float(new.get("y")) + float(new.get("height"))
+    assert float(churned.get("y")) == pytest.approx(zero, abs=0.1)
+
+
+def test_horizontal_bars_write_each_number_beside_its_bar():
+    root = parse(charts.hbar_chart("Subscribers by state", [("Active", 1490), ("Canceled", 0)]))
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert texts == ["Active", "1,490", "Canceled", "0"]
+    active, canceled = root.findall(f"{SVG}g/{SVG}rect")
+    assert float(active.get("width")) > 0 == float(canceled.get("width"))
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda label: charts.line_chart(label, [label], [(label, [1])], description=label),
+        lambda label: charts.bar_chart(label, [(label, 1)], description=label),
+        lambda label: charts.hbar_chart(label, [(label, 1)], description=label),
+    ],
+)
+def test_titles_labels_and_names_are_escaped(draw):
+    svg = str(draw(HOSTILE))
+    assert "<script>" not in svg
+    root = parse(svg)  # well-formed: every < and & was escaped
+    assert root.get("aria-label") == HOSTILE
+    assert HOSTILE in tooltips(root)[0]
+
+
+@pytest.mark.parametrize(
+    "svg",
+    [
+        charts.line_chart("Reads per day", [], []),
+        charts.line_chart("Reads per day", ["1 Nov"], [("Reads", [])]),
+        charts.bar_chart("Trials converted", []),
+        charts.hbar_chart("Subscribers by state", []),
+    ],
+)
+def test_no_data_draws_a_frame_that_says_so(svg):
+    root = parse(svg)
+    assert root.get("aria-label")
+    assert [t.text for t in root.iter(f"{SVG}text")] == [charts.NO_DATA]
+    assert not root.findall(f"{SVG}polyline") and not root.findall(f"{SVG}rect")
+
+
+def test_flat_data_still_has_a_scale():
+    root = parse(charts.line_chart("t", ["a", "b"], [("s", [0, 0])]))
+    points = root.find(f"{SVG}polyline").get("points")
+    assert "nan" not in points and "inf" not in points
+
+
+def test_long_series_keep_the_axis_readable():
+    labels = [f"d{i}" for i in range(180)]
+    root = parse(charts.line_chart("t", labels, [("s", list(range(180)))]))
+    axis_labels = [t.text for t in root.iter(f"{SVG}text") if (t.text or "").startswith("d")]
+    assert 2 <= len(axis_labels) <= charts.MAX_X_LABELS
+    assert not root.findall(f"{SVG}circle")  # too many points for a dot each
+    assert re.search(r'viewBox="0 0 560 220"', charts.line_chart("t", labels, [("s", [1])]))
+
+
+def axis_values(root: ElementTree.Element) -> list[str]:
+    return [t.text or "" for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([0, 43], ["0", "10", "20", "30", "40", "50"]),
+        ([79212, 166500, -24975], ["-50,000", "0", "50,000", "100,000", "150,000", "200,000"]),
+        ([0, 0], ["0", "1"]),
+        ([3, 9], ["0", "2", "4", "6", "8", "10"]),
+    ],
+)
+def test_the_value_axis_is_labelled_in_round_numbers_from_zero(values, expected):
+    bars = [(str(i), v) for i, v in enumerate(values)]
+    assert (
+        sorted(
+            axis_values(parse(charts.bar_chart("t", bars))), key=lambda v: int(v.replace(",", ""))
+        )
+        == expected
+    )
+
+
+def test_every_legend_name_fits_in_the_chart():
+    names = ["Trialing", "Active", "Past due", "Complimentary", "Canceled"]
+    root = parse(charts.line_chart("t", ["a"], [(name, [1]) for name in names]))
+    legend = [t for t in root.iter(f"{SVG}text") if t.text in names]
+    assert [t.text for t in legend] == names
+    last = legend[-1]
+    assert float(last.get("x")) + charts.LEGEND_CHAR * len(last.text) <= charts.WIDTH
