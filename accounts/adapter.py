@@ -13,6 +13,7 @@ from django.forms import BaseForm, ValidationError
 from django.http import HttpRequest
 
 from . import limits, services, tasks
+from .identity import validate_reader_email
 from .models import User
 
 
@@ -27,6 +28,11 @@ class AccountAdapter(DefaultAccountAdapter):
         **DefaultAccountAdapter.error_messages,
         "email_taken": "An account already exists for this email address. Sign in instead.",
     }
+
+    def clean_email(self, email: str) -> str:
+        """Every address a reader gives allauth (sign-up, a new address): our rule."""
+        validate_reader_email(email)
+        return super().clean_email(email)
 
     def save_user(
         self,

@@ -11,9 +11,35 @@ import hashlib
 import re
 import unicodedata
 
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+
 GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}
 IDENTITY_SALT = b"masthead/trial-identity/v1:"
 _QUOTED_PAIR = re.compile(r"\\(.)")
+EMPTY_MAILBOX = "Enter a valid email address: the part before the @ is empty."
+
+
+def _unquoted(local: str) -> str:
+    """An RFC 5321 quoted local part without its quotes and backslashes."""
+    if len(local) >= 2 and local.startswith('"') and local.endswith('"'):
+        return _QUOTED_PAIR.sub(r"\1", local[1:-1])
+    return local
+
+
+class ReaderEmailValidator(EmailValidator):
+    """Django's email validation, and a mailbox name that is not empty once unquoted:
+    RFC 5321 allows an empty quoted string, so Django lets `""@b.de` through; no mailbox
+    has that name, and every such address of a domain would be one person to us. (An
+    EmailValidator still, so the API schema says `format: email`.)"""
+
+    def __call__(self, value: str | None) -> None:
+        super().__call__(value)
+        if not _unquoted(str(value).strip().rpartition("@")[0]).strip():
+            raise ValidationError(EMPTY_MAILBOX, code=self.code, params={"value": value})
+
+
+validate_reader_email = ReaderEmailValidator(message="Enter a valid email address.")
 
 
 def normalise_email(email: str) -> str:
@@ -30,9 +56,7 @@ def normalise_email(email: str) -> str:
     local, sep, domain = email.strip().rpartition("@")
     if not sep:
         return email.strip()
-    if len(local) >= 2 and local.startswith('"') and local.endswith('"'):
-        local = _QUOTED_PAIR.sub(r"\1", local[1:-1])
-    local = local.split("+", 1)[0]
+    local = _unquoted(local).split("+", 1)[0]
     domain = _ascii_domain(domain.rstrip("."))
     if domain in GMAIL_DOMAINS:
         domain = "gmail.com"

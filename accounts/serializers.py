@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.validators import EmailValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from .identity import validate_reader_email
 
 # Django's MinimumLengthValidator default; tests/test_schema_contract.py keeps them equal.
 PASSWORD_MIN_LENGTH = 8
@@ -78,9 +79,7 @@ class SignupSerializer(CredentialsSerializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["email"].validators.append(
-            EmailValidator(message="Enter a valid email address.")
-        )
+        self.fields["email"].validators.append(validate_reader_email)
         password = self.fields["password"]
         self.fields["password"] = NewPasswordField(
             max_length=128, trim_whitespace=False, error_messages=password.error_messages

@@ -8,7 +8,6 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -23,7 +22,7 @@ from subscriptions.services.trials import TrialAlreadyUsed, trial_start
 from subscriptions.vocabulary import NotificationKind
 
 from . import selectors
-from .identity import identity_hash
+from .identity import identity_hash, validate_reader_email
 from .models import TrialClaim, User
 
 MAX_EMAIL_LENGTH = 254
@@ -129,9 +128,9 @@ def account_signup(
     if len(email) > MAX_EMAIL_LENGTH:
         raise ApplicationError("That email address is too long.", code="invalid_email")
     try:
-        validate_email(email)
-    except ValidationError:
-        raise ApplicationError("Enter a valid email address.", code="invalid_email") from None
+        validate_reader_email(email)
+    except ValidationError as exc:
+        raise ApplicationError(" ".join(exc.messages), code="invalid_email") from None
     if selectors.email_in_use(email=email):
         raise EmailAlreadyRegistered()
     candidate = User(email=email)

@@ -517,3 +517,34 @@ def test_a_paying_subscriber_must_cancel_before_deleting(api_client):
     body = assert_error(api_client.delete(ME, {"password": GOOD_PASSWORD}, format="json"))
     assert body["code"] == "subscription_active"
     assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize("email", ['""@b.de', '"\\ "@b.de', '""@example.org'])
+def test_signup_refuses_an_empty_quoted_mailbox(api_client, email):
+    """RFC 5321 lets a quoted local part be empty, and Django's validator lets `""@b.de`
+    through; no mailbox has that name, and every such address would be one 'person'."""
+    before = counts()
+    body = assert_error(
+        api_client.post(SIGNUP, {"email": email, "password": GOOD_PASSWORD}, format="json")
+    )
+    assert body["detail"] == "email: Enter a valid email address: the part before the @ is empty."
+    assert body["code"] == "invalid"
+    assert counts() == before
+
+
+def test_the_signup_service_refuses_an_empty_quoted_mailbox_too():
+    from accounts.services import account_signup
+    from config.exceptions import ApplicationError
+
+    before = counts()
+    with pytest.raises(ApplicationError) as refused:
+        account_signup(email='""@b.de', password=GOOD_PASSWORD)
+    assert refused.value.code == "invalid_email"
+    assert "part before the @ is empty" in refused.value.message
+    assert counts() == before
+
+
+def test_a_quoted_mailbox_with_a_name_is_still_welcome(api_client):
+    payload = {"email": '"ann"@b.de', "password": GOOD_PASSWORD}
+    response = api_client.post(SIGNUP, payload, format="json")
+    assert response.status_code == 201, response.content

@@ -89,6 +89,8 @@ def test_signup_ignores_an_unsafe_next(client):
     ("fields", "message"),
     [
         ({"email": "not-an-email"}, "valid email address"),
+        ({"email": '""@b.de'}, "the part before the @ is empty"),
+        ({"email": '"\\ "@b.de'}, "the part before the @ is empty"),
         ({"email": ""}, "required"),
         ({"password": "short"}, "too short"),
         ({"password": "password123"}, "too common"),
