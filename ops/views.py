@@ -20,7 +20,7 @@ from config import charts
 from config.exceptions import ApplicationError
 from subscriptions import metrics, timeline
 from subscriptions.models import MrrMovement, SubscriptionStatus
-from subscriptions.services import staff_actions
+from subscriptions.services import jobs, staff_actions
 from subscriptions.services.staff_actions import AlreadyDone
 
 from . import forms, reads
@@ -79,7 +79,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ),
         "churn": churn,
         "dunning": metrics.failed_payments(period),
-        "health": metrics.operations_health(),
+        "health": metrics.operations_health(job_names=jobs.JOBS),
         "trend": trend,
         "trend_rows": list(zip(trend["days"], trend["mrr"], trend["paying"], strict=True)),
         "mrr_chart": charts.line_chart("MRR by day", day_labels, [("MRR", trend["mrr"])]),
