@@ -209,3 +209,49 @@ def test_with_the_cache_down_decisions_come_from_the_database(premium, settings)
     Subscription.objects.filter(user=user).update(status="canceled")  # no signal, no cache
     assert not _granted(client, premium.slug)
     assert not _granted(api, premium.slug)
+
+
+def _cache_reads(client: Client, path: str) -> list[str]:
+    """The cache reads a request makes, as round trips (the in-memory test cache's
+    get_many calls its own get per key: those are not counted)."""
+    from unittest import mock
+
+    reads: list[str] = []
+    inside = []
+    real_get, real_get_many = cache.get, cache.get_many
+
+    def get(*args, **kwargs):
+        if not inside:
+            reads.append("get")
+        return real_get(*args, **kwargs)
+
+    def get_many(*args, **kwargs):
+        reads.append("get_many")
+        inside.append(1)
+        try:
+            return real_get_many(*args, **kwargs)
+        finally:
+            inside.pop()
+
+    with mock.patch.object(cache, "get", get), mock.patch.object(cache, "get_many", get_many):
+        assert client.get(path).status_code == 200
+    return sorted(reads)
+
+
+def test_a_signed_in_reader_costs_one_cache_round_trip_more_than_an_anonymous_one(premium):
+    """The account record is read with the version stamps: the session's read is the
+    only one more than an anonymous reader's (and a token's rows take its place)."""
+    path = f"/a/{premium.slug}/"
+    anonymous = Client()
+    anonymous.get(path)
+    assert _cache_reads(anonymous, path) == ["get_many"]  # the stamps
+    _user, reader = _trial_reader()
+    reader.get(path)
+    assert _cache_reads(reader, path) == ["get", "get_many"]  # the session; stamps + account
+    user = UserFactory()
+    Subscription.objects.create(user=user, status="active")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {services.api_token_create(user=user)}")
+    api_path = f"/api/v1/articles/{premium.slug}/"
+    api.get(api_path)
+    assert _cache_reads(api, api_path) == ["get_many", "get_many"]  # stamps + token; account
