@@ -40,6 +40,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication
 from knox.crypto import hash_token
 from knox.models import AuthToken
@@ -197,3 +198,9 @@ class CachedTokenAuthentication(TokenAuthentication):  # type: ignore[misc]
             auth_token.user = user
             return user, auth_token
         return super().authenticate_credentials(token)  # type: ignore[no-any-return]
+
+
+class CachedTokenScheme(KnoxTokenScheme):  # type: ignore[misc]
+    """The schema's `knoxApiToken` security scheme, as for knox's own class."""
+
+    target_class = "accounts.authentication.CachedTokenAuthentication"
