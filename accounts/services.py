@@ -22,6 +22,7 @@ from subscriptions.services.trials import TrialAlreadyUsed, trial_start
 from subscriptions.vocabulary import NotificationKind
 
 from . import selectors
+from .authentication import account_changed
 from .identity import identity_hash, validate_reader_email
 from .models import TrialClaim, User
 
@@ -178,6 +179,7 @@ def api_token_create(*, user: User) -> str:
     """A new API token (stored hashed by knox, expires after REST_KNOX TOKEN_TTL)."""
     _instance, token = AuthToken.objects.create(user=user)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    account_changed(user_id=user.pk)  # an update() sends no signal
     return token
 
 

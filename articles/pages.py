@@ -38,7 +38,7 @@ from . import selectors
 from .content import body_blocks
 from .models import Article
 
-SNAPSHOT_KEY = "article-page:v1:{content}:{rules}:{slug}"
+SNAPSHOT_KEY = "article-page:v2:{content}:{rules}:{slug}"
 SNAPSHOT_SECONDS = 24 * 3600
 LOCAL_SNAPSHOTS = 512  # per process
 SLOT = re.compile(r"<!--slot:(\w+)-->")
@@ -52,6 +52,10 @@ class ArticleSnapshot:
     blocks: list[str]
     level: str  # the article's resolved access level under this rules version
     shell: list[str]  # the web page: static text and slot names, alternating
+    # The story of a granted read with no meter (free article, entitled reader): the same
+    # for every such reader, rendered once per process and snapshot; never sent to a
+    # reader the decision does not grant (render_page checks it on every request).
+    full_story: str | None = None
 
     def preview_html(self, paragraphs: int) -> str:
         return "\n".join(self.blocks[:paragraphs]) if paragraphs > 0 else ""
@@ -151,18 +155,29 @@ def render_page(*, request: HttpRequest, snapshot: ArticleSnapshot, read: Any) -
     """The whole page: the snapshot's shell with this reader's parts in its slots."""
     user = getattr(request, "user", None)
     authenticated = bool(user is not None and user.is_authenticated)
-    parts = {
-        "reader_nav": lambda: _reader_nav(authenticated, request.get_full_path()),
-        "messages": lambda: _messages(request),
-        "story": lambda: get_template("articles/_story.html").render(
+
+    def story() -> str:
+        decision = read.decision
+        full = decision.granted and decision.meter is None
+        if full and snapshot.full_story is not None:
+            return snapshot.full_story
+        html = get_template("articles/_story.html").render(
             {
                 "article": snapshot.article,
                 "read": read,
-                "decision": read.decision,
+                "decision": decision,
                 "user": user,
                 "request": request,
             }
-        ),
+        )
+        if full:
+            snapshot.full_story = html
+        return html
+
+    parts = {
+        "reader_nav": lambda: _reader_nav(authenticated, request.get_full_path()),
+        "messages": lambda: _messages(request),
+        "story": story,
     }
     shell = snapshot.shell
     out = [shell[0]]

@@ -49,6 +49,11 @@ class ArticleRead:
 def read_article(*, request: HttpRequest, slug: str, channel: str = "web") -> ArticleRead:
     """Raises Article.DoesNotExist for an unknown slug. The article comes from its
     snapshot (articles/pages.py): warm, no SQL."""
+    # The reader first: a signed-in reader's account record (or API token) is read in the
+    # same round trip as the version stamps the snapshot needs (accounts.authentication).
+    user = getattr(request, "user", None)
+    if user is not None:
+        user.is_authenticated  # noqa: B018  (evaluates the lazy user)
     snapshot = article_snapshot(slug=slug)
     article = snapshot.article
     decision = paywall.article_access(request, article, channel=channel)

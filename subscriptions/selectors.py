@@ -11,6 +11,8 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.utils import timezone
 
+from config import versions
+
 from .models import Subscription, SubscriptionStatus
 from .readers import Reader
 from .vocabulary import EntitlementReason
@@ -62,24 +64,42 @@ def state_cache_key(user_id: int) -> str:
     return f"subscription-state:v1:{user_id}"
 
 
-def entitlement_for_user(*, user_id: int | None, now: datetime | None = None) -> Entitlement:
+# The state as the signed-in reader's cached account record carries it (accounts.session):
+# read with the user in one round trip, and versioned by the account's stamp, which every
+# change of the subscription bumps (forget_cached_state).
+STATE_ATTR = "masthead_subscription_state"
+
+
+def subscription_state(*, user_id: int) -> dict[str, object]:
+    """One query: the fields the entitlement is derived from."""
+    row = Subscription.objects.filter(user_id=user_id).values(*STATE_FIELDS).first()
+    return row or {"status": S.NONE}
+
+
+def entitlement_for_user(
+    *, user_id: int | None, now: datetime | None = None, state: dict[str, object] | None = None
+) -> Entitlement:
     """The reader's entitlement now. The subscription's state (not the verdict, which
     depends on the clock) is cached per account and dropped whenever the row is saved;
-    a cold read is one query, anonymous readers none."""
+    a cold read is one query, anonymous readers none. `state`: the state already read
+    with the reader's account (see STATE_ATTR)."""
     if user_id is None:
         return Entitlement.none()
-    key = state_cache_key(user_id)
-    state = cache.get(key)
     if state is None:
-        row = Subscription.objects.filter(user_id=user_id).values(*STATE_FIELDS).first()
-        state = row or {"status": S.NONE}
-        cache.set(key, state, STATE_CACHE_SECONDS)
+        key = state_cache_key(user_id)
+        state = cache.get(key)
+        if state is None:
+            state = subscription_state(user_id=user_id)
+            cache.set(key, state, STATE_CACHE_SECONDS)
     return entitlement_of(Subscription(**state), now=now)
 
 
 def forget_cached_state(*, user_id: int | None) -> None:
+    """The subscription changed: its cached state goes, and the account's stamp moves, so
+    the account record that carries the state is stale in every process."""
     if user_id is not None:
         cache.delete(state_cache_key(user_id))
+        versions.bump(versions.account_key(user_id))
 
 
 def reader_get(*, user_id: int) -> Reader | None:

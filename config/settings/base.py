@@ -57,7 +57,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, the user from a cached, versioned account record.
+    "accounts.authentication.CachedAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -263,7 +264,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     # Token first: DRF takes the 401's `WWW-Authenticate` header from the first class.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "accounts.authentication.CachedTokenAuthentication",  # knox's, cached and versioned
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Client address for throttles: REMOTE_ADDR unless we sit behind this many proxies.

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from ..selectors import entitlement_for_user
+from ..selectors import STATE_ATTR, entitlement_for_user
 from . import events, metering, rules
 from .decide import Decision, Meter, MeterState, Reader, Rule, decide
 from .levels import AccessLevel, ArticleAccess, EntitlementReason, Reason
@@ -115,7 +115,10 @@ def article_access(
     user = getattr(request, "user", None)
     user_id = user.pk if user is not None and user.is_authenticated else None
     authenticated = user_id is not None
-    entitlement = entitlement_for_user(user_id=user_id, now=now)
+    # A reader signed in through accounts' cached session carries the subscription's
+    # state read with the account (one round trip for both); else it is read here.
+    state = getattr(user, STATE_ATTR, None) if authenticated else None
+    entitlement = entitlement_for_user(user_id=user_id, now=now, state=state)
     reader = Reader(
         authenticated=authenticated,
         entitlement=entitlement.reason if entitlement.entitled else None,

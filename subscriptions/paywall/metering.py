@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponseBase
 
@@ -236,6 +236,41 @@ def _reads_left_sql(*, rolling: bool, capped: bool) -> str:
     )
 
 
+def _run_once(sql: str, params: list[Any], *, statements: int = 1) -> int:
+    """Runs the meter's autocommitted statement(s); the last one's row count.
+
+    Without the round trip of the per-request connection health check (a `SELECT 1`
+    before the request's first query, settings: conn_health_checks): the statement goes
+    first, and only if the connection turns out dead (PostgreSQL restarted, or dropped it)
+    is it sent once more on a new connection. Sending it again is safe: a statement that
+    committed before its answer was lost finds its row there (the unique key, or the
+    "not yet counted" check) and counts 0, and the caller then asks the database.
+    """
+    skip_check = (
+        connection.connection is not None
+        and getattr(connection, "health_check_enabled", False)
+        and not getattr(connection, "health_check_done", True)
+        and not connection.in_atomic_block
+    )
+    if skip_check:
+        setattr(connection, "health_check_done", True)  # noqa: B010  (stubs lack it)
+    try:
+        return _execute(sql, params, statements=statements)
+    except (OperationalError, InterfaceError):
+        if not skip_check:
+            raise
+        connection.close()  # the next cursor connects afresh
+        return _execute(sql, params, statements=statements)
+
+
+def _execute(sql: str, params: list[Any], *, statements: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for _ in range(statements - 1):
+            cursor.nextset()
+        return int(cursor.rowcount)
+
+
 def count_read(
     *,
     key: str,
@@ -261,9 +296,7 @@ def count_read(
     params: list[Any] = [key, article_id, publication_id, entry_window(now), now]
     postgresql = connection.vendor == "postgresql"
     if new_reader:  # nothing to check: the insert alone (measured 2-5x faster)
-        with connection.cursor() as cursor:
-            cursor.execute(_insert_sql(postgresql=postgresql, checks="1 = 1"), params)
-            return bool(cursor.rowcount == 1)
+        return _run_once(_insert_sql(postgresql=postgresql, checks="1 = 1"), params) == 1
     params += [key, article_id, window_value, key, window_value, settings.METER_FREE_ARTICLES]
     if title_cap is not None:
         params += [key, publication_id, window_value, title_cap]
@@ -274,13 +307,8 @@ def count_read(
     if postgresql:
         # One round trip: two statements in one implicit transaction, so the lock is held
         # until the insert commits, and the insert's snapshot is taken after the lock.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT pg_advisory_xact_lock(%s, hashtext(%s)); {sql}",
-                [METER_LOCK_CLASS, key, *params],
-            )
-            cursor.nextset()
-            return bool(cursor.rowcount == 1)
+        locked = f"SELECT pg_advisory_xact_lock(%s, hashtext(%s)); {sql}"
+        return _run_once(locked, [METER_LOCK_CLASS, key, *params], statements=2) == 1
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return bool(cursor.rowcount == 1)

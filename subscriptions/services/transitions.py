@@ -178,9 +178,13 @@ def transition_many(
 
 
 def forget_cached_states(*, user_ids: list[int]) -> None:
-    """One cache round trip for the whole batch."""
+    """Two cache round trips for the whole batch: the states go, the accounts' stamps move
+    (see selectors.forget_cached_state)."""
     from django.core.cache import cache
+
+    from config import versions
 
     from ..selectors import state_cache_key
 
     cache.delete_many([state_cache_key(user_id) for user_id in user_ids])
+    versions.bump_many([versions.account_key(user_id) for user_id in user_ids])

@@ -121,3 +121,11 @@ def test_a_page_past_the_end_is_404(client):
     response = client.get("/api/v1/articles/?page=2")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_the_api_token_is_a_declared_way_in(schema):
+    """The token scheme (knox's, cached: accounts.authentication) stays in the schema,
+    so that a client sending only `Authorization: Token …` matches it."""
+    assert schema["components"]["securitySchemes"]["knoxApiToken"]["name"] == "Authorization"
+    me = schema["paths"]["/api/v1/me/"]["get"]
+    assert {"knoxApiToken": []} in me["security"]

@@ -36,6 +36,16 @@ def test_a_wall_after_a_granted_read_carries_no_hidden_text(settings, level):
     snapshot = pages.article_snapshot(slug=article.slug)
     assert HIDDEN not in "".join(snapshot.shell)  # the shared page text never holds it
     assert HIDDEN not in snapshot.preview_html(2)
+    # This process keeps the granted story, for granted readers only (see above); the
+    # snapshot shared through the cache never holds it.
+    assert f"{HIDDEN}-cache-ONE" in (snapshot.full_story or "")
+    key = pages.SNAPSHOT_KEY.format(
+        content=pages.selectors.content_version(),
+        rules=rules.current_version(),
+        slug=article.slug,
+    )
+    shared = cache.get(key)
+    assert shared is not None and shared.full_story is None
 
 
 def test_an_article_edit_shows_on_the_next_request():

@@ -1,0 +1,206 @@
+"""Who the signed-in reader is, without SQL on a warm request.
+
+The account record: the user row (without its password hash) with the session auth hash
+and the subscription's state, cached in the shared cache under `account-record:v1:<id>`
+and versioned by the account's stamp (`config.versions.account_key`). A warm request
+reads the stamp and the record in one round trip (with the request's other version
+stamps when they are not read yet); the record counts only when it was made under the
+current stamp. Saving or deleting the user, and any change to its subscription, move the
+stamp (now and again after commit), so every process reads the database on its next
+request: a stale record is never read again, whichever process wrote it and when.
+
+- `CachedAuthenticationMiddleware` replaces Django's `AuthenticationMiddleware`: the
+  session's user from the record. Anything unusual (no record possible, a session hash
+  that does not match the record's, a deactivated or deleted account) is decided by
+  Django's own `get_user()`, which flushes the session where it should.
+- `CachedTokenAuthentication` replaces knox's: the token's rows by key prefix are cached
+  under the token key's own stamp (moved when a token with that key is saved or deleted:
+  revocation, sign-out everywhere), the user comes from the account record, and expiry is
+  checked against the clock. Anything else (no cached rows, an expired or unknown token,
+  AUTO_REFRESH) goes through knox itself, which also deletes expired tokens.
+
+With the cache down every read misses and every stamp is made up fresh: each request asks
+the database, as before this module.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from hmac import compare_digest
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
+from knox.auth import TokenAuthentication
+from knox.crypto import hash_token
+from knox.models import AuthToken
+from knox.settings import CONSTANTS, knox_settings
+from rest_framework import exceptions
+
+from config import versions
+from subscriptions import selectors as subscription_selectors
+
+from .models import User
+
+RECORD_KEY = "account-record:v1:{user_id}"
+TOKEN_STAMP_KEY = "api-token-stamp:v1:{token_key}"
+TOKEN_RECORD_KEY = "api-token-record:v1:{token_key}"
+RECORD_SECONDS = 24 * 3600
+_USER_FIELDS = [f.attname for f in User._meta.concrete_fields if f.attname != "password"]
+_TOKEN_FIELDS = [f.attname for f in AuthToken._meta.concrete_fields]
+
+
+def _user_from(record: dict[str, Any]) -> User:
+    """The user as the record has it. The password hash is not cached: it is a deferred
+    field, loaded by a query if anything asks for it (a password check or change)."""
+    user = User.from_db("default", _USER_FIELDS, [record["user"][f] for f in _USER_FIELDS])
+    setattr(user, subscription_selectors.STATE_ATTR, record["subscription"])
+    return user
+
+
+def account_record(*, user_id: int) -> tuple[User, str] | None:
+    """The account's user (with its subscription's state attached) and its session auth
+    hash; None when there is no such user. Warm: one cache round trip, no SQL."""
+    stamp_key, record_key = versions.account_key(user_id), RECORD_KEY.format(user_id=user_id)
+    found = versions.read_with([stamp_key, record_key])
+    stamp, record = found.get(stamp_key), found.get(record_key)
+    if stamp and isinstance(record, dict) and record.get("stamp") == stamp:
+        return _user_from(record), str(record["auth_hash"])
+    # The stamp is read (or made) before the database: a change committed after this
+    # read moves the stamp, so what is written below is never read again.
+    stamp = str(stamp) if stamp else versions.ensure(stamp_key)
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return None
+    state = subscription_selectors.subscription_state(user_id=user_id)
+    auth_hash = user.get_session_auth_hash()
+    record = {
+        "stamp": stamp,
+        "user": {f: getattr(user, f) for f in _USER_FIELDS},
+        "auth_hash": auth_hash,
+        "subscription": state,
+    }
+    cache.set(record_key, record, RECORD_SECONDS)
+    setattr(user, subscription_selectors.STATE_ATTR, state)
+    return user, auth_hash
+
+
+def account_changed(*, user_id: int) -> None:
+    """The user row changed or went: every process reads it again on its next request."""
+    key = versions.account_key(user_id)
+    versions.bump(key)
+    transaction.on_commit(lambda: versions.bump(key))
+
+
+def _session_user(request: HttpRequest) -> Any:
+    session = request.session
+    try:
+        user_id = int(session[auth.SESSION_KEY])
+        backend = session[auth.BACKEND_SESSION_KEY]
+    except (KeyError, TypeError, ValueError):
+        return auth.get_user(request)  # no session user (or an odd one): Django decides
+    session_hash = session.get(auth.HASH_SESSION_KEY)
+    if backend not in settings.AUTHENTICATION_BACKENDS or not session_hash:
+        return auth.get_user(request)
+    found = account_record(user_id=user_id)
+    if found is None:
+        return auth.get_user(request)
+    user, auth_hash = found
+    if not user.is_active or not constant_time_compare(session_hash, auth_hash):
+        return auth.get_user(request)  # deactivated, or another password: Django decides
+    user.backend = backend  # type: ignore[attr-defined]
+    return user
+
+
+def request_user(request: HttpRequest) -> Any:
+    if not hasattr(request, "_cached_user"):
+        request._cached_user = _session_user(request)  # type: ignore[attr-defined]
+    return request._cached_user  # type: ignore[attr-defined]
+
+
+async def _arequest_user(request: HttpRequest) -> Any:
+    return await sync_to_async(request_user)(request)
+
+
+class CachedAuthenticationMiddleware(AuthenticationMiddleware):
+    """Django's AuthenticationMiddleware, the user read from the cached account record."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        request.user = SimpleLazyObject(lambda: request_user(request))  # type: ignore[assignment]
+        request.auser = partial(_arequest_user, request)  # type: ignore[attr-defined]
+
+
+def _token_rows(token_key: str) -> list[dict[str, Any]] | None:
+    """The tokens' fields with this key prefix, cached under the key's stamp; None when
+    the cache cannot tell (then knox looks)."""
+    stamp_key = TOKEN_STAMP_KEY.format(token_key=token_key)
+    record_key = TOKEN_RECORD_KEY.format(token_key=token_key)
+    found = versions.read_with([stamp_key, record_key])
+    stamp, record = found.get(stamp_key), found.get(record_key)
+    if stamp and isinstance(record, dict) and record.get("stamp") == stamp:
+        rows: list[dict[str, Any]] = record["rows"]
+        return rows
+    stamp = str(stamp) if stamp else versions.ensure(stamp_key)
+    rows = list(AuthToken.objects.filter(token_key=token_key).values(*_TOKEN_FIELDS))
+    if rows:  # unknown keys are not cached: knox answers them
+        cache.set(record_key, {"stamp": stamp, "rows": rows}, RECORD_SECONDS)
+    return rows
+
+
+def token_changed(*, token_key: str) -> None:
+    """A token with this key was made, changed or revoked: its cached rows go stale."""
+    key = TOKEN_STAMP_KEY.format(token_key=token_key)
+    versions.bump(key)
+    transaction.on_commit(lambda: versions.bump(key))
+
+
+class CachedTokenAuthentication(TokenAuthentication):  # type: ignore[misc]
+    """knox's `Authorization: Token …`, warm with no SQL (see the module docstring)."""
+
+    def authenticate_credentials(self, token: bytes) -> tuple[Any, AuthToken]:
+        if knox_settings.AUTO_REFRESH:
+            return super().authenticate_credentials(token)  # type: ignore[no-any-return]
+        try:
+            text = token.decode("utf-8")
+        except UnicodeDecodeError:
+            return super().authenticate_credentials(token)  # type: ignore[no-any-return]
+        token_key = text[: CONSTANTS.TOKEN_KEY_LENGTH]
+        rows = _token_rows(token_key)
+        if not rows:
+            return super().authenticate_credentials(token)  # type: ignore[no-any-return]
+        try:
+            digest = hash_token(text)
+        except (TypeError, ValueError):  # not a token's shape (binascii.Error): knox says so
+            return super().authenticate_credentials(token)  # type: ignore[no-any-return]
+        now = timezone.now()
+        for row in rows:
+            if not compare_digest(digest, row["digest"]):
+                continue
+            if row["expiry"] is not None and row["expiry"] < now:
+                break  # expired: knox refuses it and deletes it
+            found = account_record(user_id=row["user_id"])
+            if found is None or not found[0].is_active:
+                raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+            user = found[0]
+            auth_token = AuthToken.from_db(
+                "default", _TOKEN_FIELDS, [row[f] for f in _TOKEN_FIELDS]
+            )
+            auth_token.user = user
+            return user, auth_token
+        return super().authenticate_credentials(token)  # type: ignore[no-any-return]
+
+
+class CachedTokenScheme(KnoxTokenScheme):  # type: ignore[misc]
+    """The schema's `knoxApiToken` security scheme, as for knox's own class."""
+
+    target_class = "accounts.authentication.CachedTokenAuthentication"

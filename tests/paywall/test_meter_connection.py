@@ -1,0 +1,103 @@
+"""The counted read's statement goes without the per-request connection health check
+(`SELECT 1` before the request's first query): one round trip, not two. A connection
+that died meanwhile (PostgreSQL restarted) still costs the reader nothing: the statement
+is sent again on a new connection, and counts once. Needs PostgreSQL."""
+
+from unittest import mock
+
+import pytest
+from django.db import connection, connections
+from django.test import Client
+from django.utils import timezone
+
+from subscriptions.models import MeterEntry
+from subscriptions.paywall import metering
+from tests.factories import ArticleFactory
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL"),
+]
+
+
+def _new_request() -> None:
+    """What the start of a request does to the connection (the test client skips it)."""
+    connection.ensure_connection()
+    assert connection.health_check_enabled
+    connection.health_check_done = False
+
+
+def _drop_the_connection() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        other.close()
+
+
+def test_a_new_readers_first_read_sends_no_health_check():
+    article = ArticleFactory(access_level="metered")
+    Client().get(f"/a/{article.slug}/")  # another reader warms the caches
+    _new_request()
+    with mock.patch.object(connection, "is_usable", wraps=connection.is_usable) as ping:
+        response = Client().get(f"/a/{article.slug}/")
+    assert response.status_code == 200
+    assert ping.call_count == 0
+    assert MeterEntry.objects.count() == 2
+
+
+@pytest.mark.parametrize("new_reader", [True, False])
+def test_a_dropped_connection_is_replaced_and_the_read_counted_once(new_reader):
+    article = ArticleFactory(access_level="metered")
+    _drop_the_connection()
+    _new_request()
+    counted = metering.count_read(
+        key="a:reader",
+        article_id=article.pk,
+        publication_id=article.publication_id,
+        title_cap=None,
+        now=timezone.now(),
+        new_reader=new_reader,
+    )
+    assert counted
+    assert MeterEntry.objects.filter(reader_key="a:reader").count() == 1
+
+
+def test_a_read_already_counted_is_not_counted_again_when_sent_twice():
+    """What a resend after a lost answer meets: the row is there, nothing more is counted."""
+    article = ArticleFactory(access_level="metered")
+    kwargs = {
+        "key": "a:reader",
+        "article_id": article.pk,
+        "publication_id": article.publication_id,
+        "title_cap": None,
+        "now": timezone.now(),
+    }
+    assert metering.count_read(**kwargs, new_reader=True)
+    assert not metering.count_read(**kwargs, new_reader=True)
+    assert not metering.count_read(**kwargs)
+    assert MeterEntry.objects.filter(reader_key="a:reader").count() == 1
+
+
+def test_inside_a_transaction_the_health_check_is_left_alone():
+    article = ArticleFactory(access_level="metered")
+    _new_request()
+    from django.db import transaction
+
+    with (
+        mock.patch.object(connection, "is_usable", wraps=connection.is_usable) as ping,
+        transaction.atomic(),
+    ):
+        assert metering.count_read(
+            key="a:reader",
+            article_id=article.pk,
+            publication_id=article.publication_id,
+            title_cap=None,
+            now=timezone.now(),
+        )
+    assert connection.health_check_done
+    assert ping.call_count == 1  # Django's own check, as for any query
