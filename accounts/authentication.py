@@ -20,11 +20,15 @@ request: a stale record is never read again, whichever process wrote it and when
   AUTO_REFRESH) goes through knox itself, which also deletes expired tokens.
 
 With the cache down every read misses and every stamp is made up fresh: each request asks
-the database, as before this module.
+the database, as before this module. A stamp bump that cannot reach the cache (a blip
+while a reader is deactivated or a token revoked) is lost, so a record is trusted only
+for `RECORD_TRUST_SECONDS` after it was made, by the clock: that bounds how long such a
+lost change can go unseen once the cache answers again.
 """
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from hmac import compare_digest
 from typing import Any
@@ -55,9 +59,19 @@ from .models import User
 RECORD_KEY = "account-record:v1:{user_id}"
 TOKEN_STAMP_KEY = "api-token-stamp:v1:{token_key}"
 TOKEN_RECORD_KEY = "api-token-record:v1:{token_key}"
-RECORD_SECONDS = 24 * 3600
+RECORD_TRUST_SECONDS = 300
 _USER_FIELDS = [f.attname for f in User._meta.concrete_fields if f.attname != "password"]
 _TOKEN_FIELDS = [f.attname for f in AuthToken._meta.concrete_fields]
+
+
+def _trusted(record: object, stamp: object) -> bool:
+    """Made under the current stamp, and recently enough (see the module docstring)."""
+    return (
+        bool(stamp)
+        and isinstance(record, dict)
+        and record.get("stamp") == stamp
+        and 0 <= time.time() - float(record.get("made_at", 0)) < RECORD_TRUST_SECONDS
+    )
 
 
 def _user_from(record: dict[str, Any]) -> User:
@@ -74,7 +88,8 @@ def account_record(*, user_id: int) -> tuple[User, str] | None:
     stamp_key, record_key = versions.account_key(user_id), RECORD_KEY.format(user_id=user_id)
     found = versions.read_with([stamp_key, record_key])
     stamp, record = found.get(stamp_key), found.get(record_key)
-    if stamp and isinstance(record, dict) and record.get("stamp") == stamp:
+    if _trusted(record, stamp):
+        assert isinstance(record, dict)
         return _user_from(record), str(record["auth_hash"])
     # The stamp is read (or made) before the database: a change committed after this
     # read moves the stamp, so what is written below is never read again.
@@ -86,11 +101,12 @@ def account_record(*, user_id: int) -> tuple[User, str] | None:
     auth_hash = user.get_session_auth_hash()
     record = {
         "stamp": stamp,
+        "made_at": time.time(),
         "user": {f: getattr(user, f) for f in _USER_FIELDS},
         "auth_hash": auth_hash,
         "subscription": state,
     }
-    cache.set(record_key, record, RECORD_SECONDS)
+    cache.set(record_key, record, RECORD_TRUST_SECONDS)
     setattr(user, subscription_selectors.STATE_ATTR, state)
     return user, auth_hash
 
@@ -147,13 +163,16 @@ def _token_rows(token_key: str) -> list[dict[str, Any]] | None:
     record_key = TOKEN_RECORD_KEY.format(token_key=token_key)
     found = versions.read_with([stamp_key, record_key])
     stamp, record = found.get(stamp_key), found.get(record_key)
-    if stamp and isinstance(record, dict) and record.get("stamp") == stamp:
+    if _trusted(record, stamp):
+        assert isinstance(record, dict)
         rows: list[dict[str, Any]] = record["rows"]
         return rows
     stamp = str(stamp) if stamp else versions.ensure(stamp_key)
     rows = list(AuthToken.objects.filter(token_key=token_key).values(*_TOKEN_FIELDS))
     if rows:  # unknown keys are not cached: knox answers them
-        cache.set(record_key, {"stamp": stamp, "rows": rows}, RECORD_SECONDS)
+        cache.set(
+            record_key, {"stamp": stamp, "made_at": time.time(), "rows": rows}, RECORD_TRUST_SECONDS
+        )
     return rows
 
 
