@@ -56,4 +56,5 @@ class Conversion(models.Model):
 
     def __str__(self) -> str:
         credited = f"title {self.publication_id}" if self.publication_id else "no wall"
-        return f"{self.kind} of {self.subscription_id} at {self.started_at:%Y-%m-%d %H:%M}: {credited}"
+        when = f"{self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.kind} of {self.subscription_id} at {when}: {credited}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.apps import apps
 from django.db.models import Q
@@ -55,14 +56,15 @@ def conversion_kind(*, from_status: str, to_status: str) -> ConversionKind | Non
 
 
 def last_wall(
-    *, user_id: int | None, reader_keys: list[str], at: datetime
+    *, user_id: int | None, reader_keys: list[str], at: datetime, read_events: Any = None
 ) -> Wall | None:
     """The reader's last wall in the 24 h up to `at` (by account or reader key)."""
     who = Q(reader_key__in=reader_keys)
     if user_id is not None:
         who |= Q(user_id=user_id) | Q(reader_key=f"u:{user_id}")
     row = (
-        ReadEvent.objects.filter(who, granted=False, at__gte=at - ATTRIBUTION_WINDOW, at__lte=at)
+        (read_events or ReadEvent.objects)
+        .filter(who, granted=False, at__gte=at - ATTRIBUTION_WINDOW, at__lte=at)
         .order_by("-at", "-id")
         .values_list("article_id", "publication_id", "at")
         .first()
@@ -109,3 +111,78 @@ def conversion_record(
         },
     )
     return conversion
+
+
+def _started(entries: Any) -> Any:
+    """Audit entries of starts (the same test as `conversion_kind`, in SQL)."""
+    trial = Q(to_status=S.TRIALING) & ~Q(from_status=S.TRIALING)
+    paid = Q(to_status=S.ACTIVE) & ~Q(from_status__in=[S.ACTIVE, S.PAST_DUE])
+    return entries.filter(trial | paid, subscription__isnull=False)
+
+
+def conversions_backfill(*, batch_size: int = 500, registry: Any = apps) -> int:
+    """Keep a Conversion for every start recorded before attribution was kept (from the
+    audit trail), by the rule the stats used then: a trial is credited to the article of
+    the wall's link kept on the reader's TrialClaim, else — like a paid start — to their
+    last walled read in the 24 h before it. Starts already kept are skipped, so a rerun
+    (or one killed midway) writes only what is missing. Returns how many were written.
+    `registry`: the app registry (a migration passes its historical one)."""
+    audit_entry = registry.get_model("subscriptions", "AuditEntry")
+    trial_claim = registry.get_model("accounts", "TrialClaim")
+    conversion = registry.get_model("subscriptions", "Conversion")
+    read_events = registry.get_model("subscriptions", "ReadEvent").objects
+    written, last_id = 0, 0
+    while True:
+        batch = list(
+            _started(audit_entry.objects.filter(pk__gt=last_id))
+            .select_related("subscription")
+            .order_by("pk")[:batch_size]
+        )
+        if not batch:
+            return written
+        last_id = batch[-1].pk
+        user_ids = {e.subscription.user_id for e in batch if e.subscription.user_id}
+        links = dict(
+            trial_claim.objects.filter(user_id__in=user_ids, article__isnull=False).values_list(
+                "user_id", "article_id"
+            )
+        )
+        article_titles = dict(
+            registry.get_model("articles", "Article")
+            .objects.filter(pk__in=set(links.values()))
+            .values_list("pk", "publication_id")
+        )
+        kept = set(
+            conversion.objects.filter(
+                subscription_id__in={e.subscription_id for e in batch}
+            ).values_list("subscription_id", "kind", "started_at")
+        )
+        rows = []
+        for entry in batch:
+            kind = conversion_kind(from_status=entry.from_status, to_status=entry.to_status)
+            assert kind is not None
+            if (entry.subscription_id, kind, entry.at) in kept:
+                continue
+            user_id = entry.subscription.user_id
+            wall = None
+            if kind == ConversionKind.TRIAL and user_id in links:
+                article_id = links[user_id]
+                wall = Wall(
+                    article_id=article_id, publication_id=article_titles[article_id], at=entry.at
+                )
+            elif user_id is not None:
+                wall = last_wall(
+                    user_id=user_id, reader_keys=[], at=entry.at, read_events=read_events
+                )
+            rows.append(
+                conversion(
+                    subscription_id=entry.subscription_id,
+                    kind=kind,
+                    started_at=entry.at,
+                    article_id=wall.article_id if wall else None,
+                    publication_id=wall.publication_id if wall else None,
+                    walled_at=wall.at if wall else None,
+                )
+            )
+        conversion.objects.bulk_create(rows, ignore_conflicts=True)
+        written += len(rows)

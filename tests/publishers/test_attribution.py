@@ -5,15 +5,19 @@ is kept (a Conversion row) when the trial or subscription starts."""
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from subscriptions.models import AccessRule, Conversion, Subscription
 from subscriptions.paywall import events
+from subscriptions.services.transitions import transition
+from subscriptions.vocabulary import AuditSource
 from tests.factories import PlanFactory
 from tests.publishers.conftest import api_as
 from tests.subscriptions.stripe_payloads import (
@@ -252,3 +256,36 @@ def test_a_wall_older_than_a_day_does_not_credit_a_checkout(
     _checkout(Client(), reader, status="active", capture=django_capture_on_commit_callbacks)
     assert _conversions("subscription") == [(None, None)]
     assert stats_by_title(side_a.admin)[side_a.title.slug]["subscriptions_started"] == 0
+
+
+def test_the_backfill_keeps_earlier_starts_by_the_old_rule_once(
+    side_a, side_b, premium_titles, reader
+):
+    """Starts from before attribution was kept: the trial goes to the TrialClaim's
+    article (the old rule), the paid start to the last wall before it; a rerun writes
+    nothing."""
+    client = APIClient()
+    client.get(f"/api/v1/articles/{side_b.articles[0].slug}/")
+    events.flush()
+    client.post(
+        "/api/v1/auth/signup/",
+        {"email": "old@example.org", "password": PASSWORD, "from": side_a.articles[0].slug},
+        format="json",
+    )
+    user = Subscription.objects.get(user__email="old@example.org").user
+    signed_in = api_as(user)
+    Subscription.objects.filter(user=user).update(status="expired")
+    signed_in.get(f"/api/v1/articles/{side_b.articles[2].slug}/")
+    events.flush()
+    sub = Subscription.objects.get(user=user)
+    transition(subscription_id=sub.pk, to="active", source=AuditSource.STRIPE)
+    Conversion.objects.all().delete()  # as before attribution was kept
+
+    out = StringIO()
+    call_command("backfill_conversions", "--batch-size", "1", stdout=out)
+    assert "2 conversions kept" in out.getvalue()
+    assert _conversions("trial") == [(side_a.title.slug, side_a.articles[0].slug)]
+    assert _conversions("subscription") == [(side_b.title.slug, side_b.articles[2].slug)]
+    call_command("backfill_conversions", stdout=(again := StringIO()))
+    assert "0 conversions kept" in again.getvalue()
+    assert Conversion.objects.count() == 2
