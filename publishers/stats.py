@@ -33,6 +33,7 @@ class TitleStats:
     subscriptions_started: int = 0
     revenue_share: int = 0
     currency: str = "gbp"
+    top_by_conversions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def walls_total(self) -> int:
@@ -48,6 +49,7 @@ class TitleStats:
             "subscriptions_started": self.subscriptions_started,
             "revenue_share": self.revenue_share,
             "currency": self.currency,
+            "top_articles_by_conversions": self.top_by_conversions,
         }
 
 
@@ -140,6 +142,10 @@ def title_stats(*, publications: list[Publication], since: date, until: date) ->
         publications=publications, since=since, until=until
     ).items():
         stats[title].revenue_share = amount
+    for title, top in top_articles_by_conversions(
+        publications=publications, since=since, until=until
+    ).items():
+        stats[title].top_by_conversions = top
     return [stats[p.pk] for p in publications]
 
 
@@ -202,9 +208,10 @@ def top_articles(
 
 def top_articles_by_conversions(
     *, publications: list[Publication], since: date, until: date, limit: int = 10
-) -> list[dict[str, Any]]:
-    """The articles whose walls started the most trials and paid subscriptions in the
-    period: {publication, slug, title, trials, subscriptions, conversions}, most first."""
+) -> dict[int, list[dict[str, Any]]]:
+    """Per title: the articles whose walls started the most trials and paid
+    subscriptions in the period (as kept when they started), most first, at most `limit`:
+    {slug, title, trials, subscriptions, conversions}. One query for all the titles."""
     start, end = period_bounds(since, until)
     rows = (
         Conversion.objects.filter(
@@ -213,22 +220,25 @@ def top_articles_by_conversions(
             started_at__gte=start,
             started_at__lt=end,
         )
-        .values("article__slug", "article__title", "publication__slug")
+        .values("publication_id", "article__slug", "article__title")
         .annotate(
             trials=Count("id", filter=Q(kind=ConversionKind.TRIAL)),
             subscriptions=Count("id", filter=Q(kind=ConversionKind.SUBSCRIPTION)),
             conversions=Count("id"),
         )
-        .order_by("-conversions", "-subscriptions", "article__slug")[:limit]
+        .order_by("publication_id", "-conversions", "-subscriptions", "article__slug")
     )
-    return [
-        {
-            "publication": row["publication__slug"],
-            "slug": row["article__slug"],
-            "title": row["article__title"],
-            "trials": row["trials"],
-            "subscriptions": row["subscriptions"],
-            "conversions": row["conversions"],
-        }
-        for row in rows
-    ]
+    top: dict[int, list[dict[str, Any]]] = {p.pk: [] for p in publications}
+    for row in rows:
+        articles = top[row["publication_id"]]
+        if len(articles) < limit:
+            articles.append(
+                {
+                    "slug": row["article__slug"],
+                    "title": row["article__title"],
+                    "trials": row["trials"],
+                    "subscriptions": row["subscriptions"],
+                    "conversions": row["conversions"],
+                }
+            )
+    return top

@@ -289,3 +289,40 @@ def test_the_backfill_keeps_earlier_starts_by_the_old_rule_once(
     call_command("backfill_conversions", stdout=(again := StringIO()))
     assert "0 conversions kept" in again.getvalue()
     assert Conversion.objects.count() == 2
+
+
+def test_top_articles_by_conversions_in_the_portal_the_csv_and_the_api(
+    side_a, side_b, premium_titles
+):
+    for i, (title_side, article) in enumerate([(side_a, 1), (side_a, 1), (side_a, 2), (side_b, 0)]):
+        client = APIClient()
+        client.get(f"/api/v1/articles/{title_side.articles[article].slug}/")
+        events.flush()
+        client.post(
+            "/api/v1/auth/signup/",
+            {"email": f"conv{i}@example.org", "password": PASSWORD},
+            format="json",
+        )
+    a = stats_by_title(side_a.admin)[side_a.title.slug]
+    assert [
+        (t["slug"], t["trials"], t["conversions"]) for t in a["top_articles_by_conversions"]
+    ] == [
+        (side_a.articles[1].slug, 2, 2),
+        (side_a.articles[2].slug, 1, 1),
+    ]
+    portal = Client()
+    portal.force_login(side_a.editor)
+    page = f"/publisher/{side_a.publisher.slug}/titles/{side_a.title.slug}/stats/"
+    html = portal.get(page).content.decode()
+    assert "Top articles by conversions" in html
+    assert side_a.articles[1].title in html
+    assert side_b.articles[0].title not in html
+    rows = portal.get(page + "?format=csv&table=top_conversions").content.decode().splitlines()
+    assert rows == [
+        "article,title,trials_started,subscriptions_started,conversions",
+        f"{side_a.articles[1].slug},{side_a.articles[1].title},2,0,2",
+        f"{side_a.articles[2].slug},{side_a.articles[2].title},1,0,1",
+    ]
+    top_reads = portal.get(page + "?format=csv&table=top_reads").content.decode()
+    assert top_reads.startswith("article,title,reads")
+    assert portal.get(page + "?format=csv&table=nonsense").status_code == 400
