@@ -275,10 +275,10 @@ class StaffActionAdmin(RecordAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(RecordAdmin):
-    list_display = ("created_at", "user", "kind", "period", "status", "sent_at")
+    list_display = ("created_at", "user", "email", "kind", "period", "status", "sent_at")
     list_select_related = ("user",)
     list_filter = ("status", "kind")
-    search_fields = ("user__email", "kind")
+    search_fields = ("user__email", "email", "kind")
     date_hierarchy = "created_at"
 
 
