@@ -20,7 +20,7 @@ from articles.services import article_access_set
 from config.exceptions import ApplicationError
 from config.links import absolute_url
 from subscriptions import paywall
-from subscriptions.models import AuditEntry, RuleScope
+from subscriptions.models import AccessRule, AuditEntry, RuleScope
 from subscriptions.services.notifications import notify
 from subscriptions.vocabulary import AuditAction, AuditSource, NotificationKind
 
@@ -174,6 +174,37 @@ def rule_publish(
             now=now,
         )
     return version
+
+
+def site_rule_set(
+    *,
+    actor: Any,
+    access_level: Any,
+    free_articles_cap: Any,
+    preview_paragraphs: Any,
+    now: datetime | None = None,
+) -> AccessRule:
+    """Operations set the site default (the admin): applied on the next view in every
+    process, audited with the values before and after (no publisher owns it, so it has
+    no version history of its own)."""
+    values = rule_clean(
+        access_level=access_level,
+        free_articles_cap=free_articles_cap,
+        preview_paragraphs=preview_paragraphs,
+    )
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = AccessRule.objects.select_for_update().filter(scope=RuleScope.SITE).first()
+        before = {name: getattr(current, name) for name in values} if current else {}
+        rule = paywall.rule_set(scope=RuleScope.SITE, **values)
+        AuditEntry.objects.create(
+            at=now,
+            action=AuditAction.SITE_RULE_SET,
+            source=AuditSource.OPS,
+            actor_id=getattr(actor, "pk", None),
+            detail={"before": before, "after": values},
+        )
+    return rule
 
 
 def rule_rollback(
