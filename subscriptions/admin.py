@@ -11,6 +11,7 @@ from .models import (
     AuditEntry,
     BillingCustomer,
     CardFingerprint,
+    Conversion,
     DriftReport,
     JobRun,
     MeterEntry,
@@ -250,6 +251,18 @@ class NotificationAdmin(RecordAdmin):
     list_filter = ("status", "kind")
     search_fields = ("user__email", "email", "kind")
     date_hierarchy = "created_at"
+
+
+@admin.register(Conversion)
+class ConversionAdmin(RecordAdmin):
+    """Kept when each trial or paid subscription started (services/attribution.py)."""
+
+    list_display = ("started_at", "kind", "subscription", "publication", "article", "walled_at")
+    list_select_related = ("subscription__user", "publication", "article")
+    list_filter = ("kind",)
+    search_fields = ("subscription__user__email", "publication__slug", "article__slug")
+    raw_id_fields = ("subscription", "publication", "article")
+    date_hierarchy = "started_at"
 
 
 @admin.register(CardFingerprint)
