@@ -96,6 +96,7 @@ def owe_from(
         model=Notification,
         columns={
             "user": F("user_id"),
+            "email": Value(""),
             "kind": Value(str(kind)),
             "period": period,
             "status": Value(NotificationStatus.PENDING),
