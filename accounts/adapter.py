@@ -12,6 +12,8 @@ from django.db import transaction
 from django.forms import BaseForm, ValidationError
 from django.http import HttpRequest
 
+from subscriptions import paywall
+
 from . import limits, services, tasks
 from .identity import validate_reader_email
 from .models import User
@@ -44,7 +46,11 @@ class AccountAdapter(DefaultAccountAdapter):
         saved = super().save_user(request, user, form, commit=commit)
         if commit:
             assert isinstance(saved, User)
-            services.signup_complete(user=saved, from_article_slug=attribution_slug(request))
+            services.signup_complete(
+                user=saved,
+                from_article_slug=attribution_slug(request),
+                reader_key=paywall.cookie_reader_key(request),
+            )
         return saved
 
     def authenticate(self, request: HttpRequest, **credentials: Any) -> AbstractBaseUser | None:

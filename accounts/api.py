@@ -54,6 +54,7 @@ class SignupView(APIView):
             email=data.validated_data["email"],
             password=data.validated_data["password"],
             from_article_slug=data.validated_data.get("from") or None,
+            reader_key=paywall.cookie_reader_key(request),
         )
         token = services.api_token_create(user=user)
         paywall.adopt_anonymous_meter(request=request, user_id=user.pk)

@@ -38,15 +38,22 @@ class EmailAlreadyRegistered(ApplicationError):
 
 
 def reader_trial_start(
-    *, user: User, from_article_slug: str | None = None, now: datetime | None = None
+    *,
+    user: User,
+    from_article_slug: str | None = None,
+    reader_key: str | None = None,
+    now: datetime | None = None,
 ) -> Subscription:
     """Start the reader's free trial, once per person: the subscription's trial
     (`subscriptions.services.trials.trial_start`) and the person's TrialClaim, all or
-    nothing. Raises TrialAlreadyUsed / EmailAlreadyRegistered when this person (by
-    normalised email) had a trial before."""
+    nothing. `reader_key` is the anonymous meter the reader signs up from (their walls
+    before the account existed count for attribution). Raises TrialAlreadyUsed /
+    EmailAlreadyRegistered when this person (by normalised email) had a trial before."""
     now = now or timezone.now()
     with transaction.atomic():
-        sub = trial_start(user=user, from_article_slug=from_article_slug, now=now)
+        sub = trial_start(
+            user=user, from_article_slug=from_article_slug, reader_key=reader_key, now=now
+        )
         _trial_claim(user=user, from_article_slug=from_article_slug, now=now)
     return sub
 
@@ -90,14 +97,18 @@ def _trial_claim(*, user: User, from_article_slug: str | None, now: datetime) ->
 
 
 def signup_complete(
-    *, user: User, from_article_slug: str | None = None, now: datetime | None = None
+    *,
+    user: User,
+    from_article_slug: str | None = None,
+    reader_key: str | None = None,
+    now: datetime | None = None,
 ) -> Subscription | None:
     """What follows creating an account, on the web and in the API: start the trial and
     send the welcome email after commit. A person whose earlier (deleted) account had
     the trial gets an account without a second trial (None)."""
     try:
         sub: Subscription | None = reader_trial_start(
-            user=user, from_article_slug=from_article_slug, now=now
+            user=user, from_article_slug=from_article_slug, reader_key=reader_key, now=now
         )
     except TrialAlreadyUsed:
         sub = None
@@ -121,10 +132,12 @@ def account_signup(
     email: str,
     password: str,
     from_article_slug: str | None = None,
+    reader_key: str | None = None,
     now: datetime | None = None,
 ) -> User:
     """Create the account and start its trial, all or nothing. The address is stored
-    lowercased, as allauth's web sign-up does."""
+    lowercased, as allauth's web sign-up does. `reader_key`: the anonymous meter the
+    reader signs up from (for the trial's attribution)."""
     email = email.strip().lower()
     if len(email) > MAX_EMAIL_LENGTH:
         raise ApplicationError("That email address is too long.", code="invalid_email")
@@ -143,7 +156,9 @@ def account_signup(
         with transaction.atomic():
             user = User.objects.create_user(email=email, password=password)
             _record_email_address(user)
-            signup_complete(user=user, from_article_slug=from_article_slug, now=now)
+            signup_complete(
+                user=user, from_article_slug=from_article_slug, reader_key=reader_key, now=now
+            )
     except IntegrityError:
         # Another sign-up with this address won the race.
         raise EmailAlreadyRegistered() from None

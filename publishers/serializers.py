@@ -130,6 +130,14 @@ class StatsQuerySerializer(serializers.Serializer[Any]):
         return attrs
 
 
+class ConvertingArticleSerializer(serializers.Serializer[Any]):
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    trials = serializers.IntegerField(help_text="Trials started from its wall")
+    subscriptions = serializers.IntegerField(help_text="Paid subscriptions started from its wall")
+    conversions = serializers.IntegerField(help_text="trials + subscriptions")
+
+
 class TitleStatsSerializer(serializers.Serializer[Any]):
     publication = TitleRefSerializer()
     reads = serializers.IntegerField(help_text="Reads granted")
@@ -138,6 +146,11 @@ class TitleStatsSerializer(serializers.Serializer[Any]):
     subscriptions_started = serializers.IntegerField()
     revenue_share = serializers.IntegerField(help_text="Minor units, from issued statements")
     currency = serializers.CharField()
+    top_articles_by_conversions = ConvertingArticleSerializer(
+        many=True,
+        help_text="At most 10 articles whose walls started the most trials and subscriptions "
+        "in the period (an addition to the contract's fields)",
+    )
 
 
 class StatsSerializer(serializers.Serializer[Any]):

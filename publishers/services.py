@@ -11,16 +11,18 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 
 from articles.models import Article, ArticleAccess, Publication, Publisher, PublisherStaff
 from articles.services import article_access_set
 from config.exceptions import ApplicationError
+from config.links import absolute_url
 from subscriptions import paywall
-from subscriptions.models import AuditEntry, RuleScope
-from subscriptions.vocabulary import AuditAction, AuditSource
+from subscriptions.models import AccessRule, AuditEntry, RuleScope
+from subscriptions.services.notifications import notify
+from subscriptions.vocabulary import AuditAction, AuditSource, NotificationKind
 
 from .models import Invitation, RuleDraft, RuleVersion
 from .selectors import rule_values
@@ -172,6 +174,37 @@ def rule_publish(
             now=now,
         )
     return version
+
+
+def site_rule_set(
+    *,
+    actor: Any,
+    access_level: Any,
+    free_articles_cap: Any,
+    preview_paragraphs: Any,
+    now: datetime | None = None,
+) -> AccessRule:
+    """Operations set the site default (the admin): applied on the next view in every
+    process, audited with the values before and after (no publisher owns it, so it has
+    no version history of its own)."""
+    values = rule_clean(
+        access_level=access_level,
+        free_articles_cap=free_articles_cap,
+        preview_paragraphs=preview_paragraphs,
+    )
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = AccessRule.objects.select_for_update().filter(scope=RuleScope.SITE).first()
+        before = {name: getattr(current, name) for name in values} if current else {}
+        rule = paywall.rule_set(scope=RuleScope.SITE, **values)
+        AuditEntry.objects.create(
+            at=now,
+            action=AuditAction.SITE_RULE_SET,
+            source=AuditSource.OPS,
+            actor_id=getattr(actor, "pk", None),
+            detail={"before": before, "after": values},
+        )
+    return rule
 
 
 def rule_rollback(
@@ -332,23 +365,25 @@ def staff_invite(
             detail={"email": email, "role": invite_role},
             now=now,
         )
-        transaction.on_commit(lambda: _send_invitation(invitation))
+        _owe_invitation(invitation)
     return invitation
 
 
-def _send_invitation(invitation: Invitation) -> None:
-    from django.core.mail import send_mail
-
-    link = f"{settings.SITE_URL}/publisher/invitations/{invitation.token}/"
-    send_mail(
-        subject=f"Join {invitation.publisher.name} on {settings.SITE_NAME}",
-        message=(
-            f"You have been invited to the {invitation.publisher.name} publisher portal as "
-            f"{invitation.role}.\n\nAccept the invitation (valid until "
-            f"{invitation.expires_at:%d %B %Y}):\n{link}\n"
-        ),
-        from_email=None,
-        recipient_list=[invitation.email],
+def _owe_invitation(invitation: Invitation) -> None:
+    """The invitation email, owed to the address (the invitee may have no account yet)
+    through the one outbox: recorded with the invitation, sent after commit."""
+    notify(
+        email=invitation.email,
+        kind=NotificationKind.STAFF_INVITATION,
+        period=f"invitation-{invitation.pk}",
+        context={
+            "publisher": invitation.publisher.name,
+            "role": invitation.role,
+            "invited_by": getattr(invitation.invited_by, "email", ""),
+            "expires": date_format(invitation.expires_at, "j F Y, H:i"),
+            "accept_url": absolute_url("publishers:invitation", token=invitation.token),
+        },
+        now=invitation.created_at,
     )
 
 

@@ -1,10 +1,9 @@
 """Per-title figures for a period: reads, walls by reason, conversions attributed to the
 title, revenue share from issued statements, and a daily series for the chart.
 
-Attribution: a trial or a paid subscription belongs to the title of the last wall the
-reader met in the 24 h before it started — the wall whose "Start your free trial" link
-they followed (kept on their TrialClaim), else their last walled read event (anonymous
-reads are linked to the account when the reader signs up or in).
+Attribution is kept when a trial or a paid subscription starts (a
+`subscriptions.Conversion` row: the reader's last walled article in the 24 h before it;
+the rule lives in `subscriptions.services.attribution`); these figures only count the rows.
 """
 
 from __future__ import annotations
@@ -14,23 +13,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import (
-    Count,
-    DateTimeField,
-    ExpressionWrapper,
-    OuterRef,
-    Subquery,
-)
+from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 
-from accounts.models import TrialClaim
 from articles.models import Publication
-from subscriptions.models import AuditEntry, PublisherStatement, ReadEvent
+from subscriptions.models import Conversion, PublisherStatement, ReadEvent
 from subscriptions.services.statements import ENTITLED_REASONS, month_bounds, split
+from subscriptions.vocabulary import ConversionKind
 
 from .simulator import WALLS
-
-ATTRIBUTION_WINDOW = timedelta(hours=24)
 
 
 @dataclass
@@ -42,6 +33,7 @@ class TitleStats:
     subscriptions_started: int = 0
     revenue_share: int = 0
     currency: str = "gbp"
+    top_by_conversions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def walls_total(self) -> int:
@@ -57,6 +49,7 @@ class TitleStats:
             "subscriptions_started": self.subscriptions_started,
             "revenue_share": self.revenue_share,
             "currency": self.currency,
+            "top_articles_by_conversions": self.top_by_conversions,
         }
 
 
@@ -68,46 +61,17 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     )
 
 
-def _last_wall(user_ref: str, at_ref: str) -> Subquery:
-    window_start = ExpressionWrapper(
-        OuterRef(at_ref) - ATTRIBUTION_WINDOW, output_field=DateTimeField()
-    )
-    return Subquery(
-        ReadEvent.objects.filter(
-            user_id=OuterRef(user_ref),
-            granted=False,
-            at__lt=OuterRef(at_ref),
-            at__gte=window_start,
-        )
-        .order_by("-at", "-id")
-        .values("publication_id")[:1]
-    )
-
-
-def attributed_conversions(*, since: datetime, until: datetime) -> list[tuple[int, str, datetime]]:
-    """(title id, "trial" | "subscription", when) for conversions started in the period
-    with a wall in the 24 h before them."""
-    rows: list[tuple[int, str, datetime]] = []
-    trials = TrialClaim.objects.filter(claimed_at__gte=since, claimed_at__lt=until).annotate(
-        wall=_last_wall("user_id", "claimed_at")
-    )
-    for claim_article_pub, wall, at in trials.values_list(
-        "article__publication_id", "wall", "claimed_at"
-    ):
-        title = claim_article_pub or wall
-        if title:
-            rows.append((int(title), "trial", at))
-    paid = (
-        AuditEntry.objects.filter(
-            subscription__user__isnull=False, to_status="active", at__gte=since, at__lt=until
-        )
-        .exclude(from_status__in=["active", "past_due"])
-        .annotate(wall=_last_wall("subscription__user_id", "at"))
-    )
-    for wall, at in paid.values_list("wall", "at"):
-        if wall:
-            rows.append((int(wall), "subscription", at))
-    return rows
+def attributed_conversions(
+    *, since: datetime, until: datetime, publication_ids: list[int]
+) -> list[tuple[int, str, datetime]]:
+    """(title id, "trial" | "subscription", when) for the conversions started in the
+    period that are credited to these titles (as kept when they started)."""
+    return [
+        (int(title), kind, at)
+        for title, kind, at in Conversion.objects.filter(
+            publication_id__in=publication_ids, started_at__gte=since, started_at__lt=until
+        ).values_list("publication_id", "kind", "started_at")
+    ]
 
 
 def title_qualified_reads(*, month: date, publication_ids: list[int]) -> dict[int, int]:
@@ -168,9 +132,9 @@ def title_stats(*, publications: list[Publication], since: date, until: date) ->
             s.reads += row["n"]
         elif row["reason"] in s.walls:
             s.walls[row["reason"]] += row["n"]
-    for title, kind, _ in attributed_conversions(since=start, until=end):
+    for title, kind, _ in attributed_conversions(since=start, until=end, publication_ids=ids):
         if title in stats:
-            if kind == "trial":
+            if kind == ConversionKind.TRIAL:
                 stats[title].trials_started += 1
             else:
                 stats[title].subscriptions_started += 1
@@ -178,6 +142,10 @@ def title_stats(*, publications: list[Publication], since: date, until: date) ->
         publications=publications, since=since, until=until
     ).items():
         stats[title].revenue_share = amount
+    for title, top in top_articles_by_conversions(
+        publications=publications, since=since, until=until
+    ).items():
+        stats[title].top_by_conversions = top
     return [stats[p.pk] for p in publications]
 
 
@@ -202,9 +170,11 @@ def daily(*, publication: Publication, since: date, until: date) -> list[Day]:
     )
     for row in rows:
         counts[row["day"]]["reads" if row["granted"] else "walls"] += row["n"]
-    for title, kind, at in attributed_conversions(since=start, until=end):
-        if title == publication.pk:
-            counts[at.astimezone(UTC).date()]["trials" if kind == "trial" else "subscriptions"] += 1
+    for _, kind, at in attributed_conversions(
+        since=start, until=end, publication_ids=[publication.pk]
+    ):
+        day_counts = counts[at.astimezone(UTC).date()]
+        day_counts["trials" if kind == ConversionKind.TRIAL else "subscriptions"] += 1
     days = []
     day = since
     while day <= until:
@@ -234,3 +204,41 @@ def top_articles(
         .annotate(reads=Count("id"))
         .order_by("-reads", "article__slug")[:limit]
     )
+
+
+def top_articles_by_conversions(
+    *, publications: list[Publication], since: date, until: date, limit: int = 10
+) -> dict[int, list[dict[str, Any]]]:
+    """Per title: the articles whose walls started the most trials and paid
+    subscriptions in the period (as kept when they started), most first, at most `limit`:
+    {slug, title, trials, subscriptions, conversions}. One query for all the titles."""
+    start, end = period_bounds(since, until)
+    rows = (
+        Conversion.objects.filter(
+            publication_id__in=[p.pk for p in publications],
+            article__isnull=False,
+            started_at__gte=start,
+            started_at__lt=end,
+        )
+        .values("publication_id", "article__slug", "article__title")
+        .annotate(
+            trials=Count("id", filter=Q(kind=ConversionKind.TRIAL)),
+            subscriptions=Count("id", filter=Q(kind=ConversionKind.SUBSCRIPTION)),
+            conversions=Count("id"),
+        )
+        .order_by("publication_id", "-conversions", "-subscriptions", "article__slug")
+    )
+    top: dict[int, list[dict[str, Any]]] = {p.pk: [] for p in publications}
+    for row in rows:
+        articles = top[row["publication_id"]]
+        if len(articles) < limit:
+            articles.append(
+                {
+                    "slug": row["article__slug"],
+                    "title": row["article__title"],
+                    "trials": row["trials"],
+                    "subscriptions": row["subscriptions"],
+                    "conversions": row["conversions"],
+                }
+            )
+    return top

@@ -403,6 +403,10 @@ def preview(request: HttpRequest, staff: PublisherStaff, slug: str) -> HttpRespo
     return response
 
 
+# The title stats page's tables, each downloadable with `format=csv&table=…`.
+TITLE_TABLES = ("days", "top_reads", "top_conversions")
+
+
 def _period(request: HttpRequest) -> tuple[PeriodForm, date, date]:
     form = PeriodForm(request.GET or None)
     today = timezone.now().date()
@@ -485,8 +489,35 @@ def _daily_chart(days: list[stats.Day]) -> SafeString:
 def title_stats(request: HttpRequest, staff: PublisherStaff, title: str) -> HttpResponse:
     publication = _title(staff, title)
     form, start, end = _period(request)
+    table = request.GET.get("table") or "days"
+    if table not in TITLE_TABLES:
+        return HttpResponse(
+            f"Unknown table; choose one of {', '.join(TITLE_TABLES)}.",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
     days = stats.daily(publication=publication, since=start, until=end)
+    top = stats.top_articles(publication=publication, since=start, until=end)
+    converting = stats.top_articles_by_conversions(
+        publications=[publication], since=start, until=end
+    )[publication.pk]
     if request.GET.get("format") == "csv":
+        name = f"{publication.slug}-{table.replace('_', '-')}-{start}-{end}.csv"
+        if table == "top_reads":
+            return _csv(
+                name,
+                ["article", "title", "reads"],
+                [[a["article__slug"], a["article__title"], a["reads"]] for a in top],
+            )
+        if table == "top_conversions":
+            return _csv(
+                name,
+                ["article", "title", "trials_started", "subscriptions_started", "conversions"],
+                [
+                    [a["slug"], a["title"], a["trials"], a["subscriptions"], a["conversions"]]
+                    for a in converting
+                ],
+            )
         return _csv(
             f"{publication.slug}-daily-{start}-{end}.csv",
             ["day", "reads", "walls", "trials_started", "subscriptions_started"],
@@ -504,7 +535,8 @@ def title_stats(request: HttpRequest, staff: PublisherStaff, title: str) -> Http
             end=end,
             days=days,
             chart=_daily_chart(days),
-            top=stats.top_articles(publication=publication, since=start, until=end),
+            top=top,
+            converting=converting,
         ),
     )
 

@@ -8,10 +8,10 @@ from config.exceptions import ApplicationError
 
 from .billing.stripe_client import BillingError
 from .models import (
-    AccessRule,
     AuditEntry,
     BillingCustomer,
     CardFingerprint,
+    Conversion,
     DriftReport,
     JobRun,
     MeterEntry,
@@ -28,7 +28,6 @@ from .models import (
     Subscription,
     SubscriptionStatus,
 )
-from .paywall import rules
 from .services import cancellation, complimentary, trials
 from .services.stripe_events import stripe_event_replay
 from .vocabulary import AuditSource
@@ -170,36 +169,8 @@ def _staff_cancel(sub: Subscription, request: HttpRequest) -> Subscription:
     )
 
 
-@admin.register(AccessRule)
-class AccessRuleAdmin(admin.ModelAdmin):
-    list_display = (
-        "scope",
-        "publisher",
-        "publication",
-        "access_level",
-        "free_articles_cap",
-        "preview_paragraphs",
-        "updated_at",
-    )
-    list_filter = ("scope", "access_level")
-    raw_id_fields = ("publisher", "publication")
-
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
-        # Through the rules service, so every process drops its cached resolution.
-        rules.rule_set(
-            scope=obj.scope,
-            target_id=obj.publication_id or obj.publisher_id,
-            access_level=obj.access_level,
-            free_articles_cap=obj.free_articles_cap,
-            preview_paragraphs=obj.preview_paragraphs,
-        )
-
-    def delete_model(self, request: HttpRequest, obj: AccessRule) -> None:
-        rules.rules_delete(rule_ids=[obj.pk])
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[AccessRule]) -> None:
-        # The changelist's bulk delete: through the same service, never a bare delete.
-        rules.rules_delete(rule_ids=queryset.values_list("pk", flat=True))
+# AccessRule's admin is publishers/admin.py: a rule changed there is published through
+# the portal's versioning service (a version in the title's history, audited).
 
 
 @admin.register(BillingCustomer)
@@ -275,11 +246,23 @@ class StaffActionAdmin(RecordAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(RecordAdmin):
-    list_display = ("created_at", "user", "kind", "period", "status", "sent_at")
+    list_display = ("created_at", "user", "email", "kind", "period", "status", "sent_at")
     list_select_related = ("user",)
     list_filter = ("status", "kind")
-    search_fields = ("user__email", "kind")
+    search_fields = ("user__email", "email", "kind")
     date_hierarchy = "created_at"
+
+
+@admin.register(Conversion)
+class ConversionAdmin(RecordAdmin):
+    """Kept when each trial or paid subscription started (services/attribution.py)."""
+
+    list_display = ("started_at", "kind", "subscription", "publication", "article", "walled_at")
+    list_select_related = ("subscription__user", "publication", "article")
+    list_filter = ("kind",)
+    search_fields = ("subscription__user__email", "publication__slug", "article__slug")
+    raw_id_fields = ("subscription", "publication", "article")
+    date_hierarchy = "started_at"
 
 
 @admin.register(CardFingerprint)

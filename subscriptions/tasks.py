@@ -88,8 +88,10 @@ def run_job(name: str) -> str:
     max_retries=5,
     ignore_result=True,
 )
-def send_notifications(kind: str, user_ids: list[int]) -> int:
-    return notifications.send(kind=kind, user_ids=user_ids)
+def send_notifications(
+    kind: str, user_ids: list[int] | None, notification_ids: list[int] | None = None
+) -> int:
+    return notifications.send(kind=kind, user_ids=user_ids, notification_ids=notification_ids)
 
 
 @shared_task(

@@ -99,6 +99,8 @@ class AuditAction(models.TextChoices):
     STAFF_INVITED = "staff.invited"
     STAFF_JOINED = "staff.joined"
     STAFF_REMOVED = "staff.removed"
+    # Rules changed by operations staff in the Django admin.
+    SITE_RULE_SET = "rule.site_set"
 
 
 class AuditSource(models.TextChoices):
@@ -123,6 +125,14 @@ class NotificationKind(models.TextChoices):
     PAYMENT_FAILED = "payment_failed", "Your payment did not go through"
     PAYMENT_ACTION_REQUIRED = "payment_action_required", "Please confirm your payment"
     TRIAL_WILL_END = "trial_will_end", "Your free trial ends soon"
+    STAFF_INVITATION = "staff_invitation", "You are invited to a publisher portal"
+
+
+class ConversionKind(models.TextChoices):
+    """What a reader started: the two conversions a wall can be credited with."""
+
+    TRIAL = "trial", "Free trial"
+    SUBSCRIPTION = "subscription", "Paid subscription"
 
 
 class MrrMovement(models.TextChoices):

@@ -1,4 +1,5 @@
 from ..vocabulary import LIVE_STATUSES, MrrMovement, SubscriptionStatus
+from .attribution import Conversion
 from .audit import AuditEntry, DriftReport
 from .billing import (
     BillingCustomer,
@@ -19,6 +20,7 @@ __all__ = [
     "AuditEntry",
     "BillingCustomer",
     "CardFingerprint",
+    "Conversion",
     "DriftReport",
     "JobRun",
     "MeterEntry",

@@ -33,6 +33,7 @@ __all__ = [
     "Rule",
     "adopt_anonymous_meter",
     "article_access",
+    "cookie_reader_key",
     "decide",
     "forget_reader",
     "preview_as",
@@ -48,6 +49,7 @@ __all__ = [
 
 rule_set = rules.rule_set
 adopt_anonymous_meter = metering.adopt_anonymous_meter
+cookie_reader_key = metering.cookie_reader_key
 forget_reader = metering.forget_reader
 
 

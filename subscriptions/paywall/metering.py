@@ -132,6 +132,13 @@ def set_meter_cookie(request: HttpRequest, response: HttpResponseBase) -> None:
     )
 
 
+def cookie_reader_key(request: Any) -> str | None:
+    """The anonymous meter's reader key ("a:<meter id>") the request's cookie carries, or
+    None: what a sign-up brings into the new account (as `adopt_anonymous_meter` does)."""
+    meter_id = _cookie_meter_id(_http_request(request))
+    return f"a:{meter_id}" if meter_id else None
+
+
 def reader_key(request: Any) -> str:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
@@ -339,10 +346,10 @@ def adopt_anonymous_meter(*, request: Any, user_id: int) -> int:
 
     from ..models import ReadEvent
 
-    meter_id = _cookie_meter_id(_http_request(request))
-    if meter_id is None:
+    anon = cookie_reader_key(request)
+    if anon is None:
         return 0
-    anon, account = f"a:{meter_id}", f"u:{user_id}"
+    account = f"u:{user_id}"
     with transaction.atomic():
         ReadEvent.objects.filter(
             reader_key=anon, user__isnull=True, at__gte=timezone.now() - timedelta(days=1)

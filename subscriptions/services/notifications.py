@@ -38,18 +38,23 @@ WELCOME_PERIOD = "account"
 
 def notify(
     *,
-    user_id: int,
     kind: NotificationKind,
     period: str,
+    user_id: int | None = None,
+    email: str = "",
     context: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> bool:
-    """Owe this reader this email for `period` (what it is about: a date, an invoice, or
-    "account" for once ever) and send it after commit. False when it was owed already."""
+    """Owe this reader (or, for someone who may have no account yet, this `email`
+    address) this email for `period` (what it is about: a date, an invoice, or "account"
+    for once ever) and send it after commit. False when it was owed already."""
+    if (user_id is None) == (not email):
+        raise ValueError("An email is owed to one account or to one address.")
     try:
         with transaction.atomic():
-            Notification.objects.create(
+            note = Notification.objects.create(
                 user_id=user_id,
+                email="" if user_id is not None else email,
                 kind=kind,
                 period=period,
                 context=context or {},
@@ -57,7 +62,10 @@ def notify(
             )
     except IntegrityError:
         return False
-    enqueue(kind=kind, user_ids=[user_id])
+    if user_id is not None:
+        enqueue(kind=kind, user_ids=[user_id])
+    else:
+        after_commit(SEND_NOTIFICATIONS, str(kind), None, [note.pk], robust=True)
     return True
 
 
@@ -88,6 +96,7 @@ def owe_from(
         model=Notification,
         columns={
             "user": F("user_id"),
+            "email": Value(""),
             "kind": Value(str(kind)),
             "period": period,
             "status": Value(NotificationStatus.PENDING),
@@ -116,14 +125,23 @@ def _claimable(now: datetime) -> Q:
     )
 
 
-def send(*, kind: str | None = None, user_ids: list[int] | None = None, limit: int = 1000) -> int:
-    """Claim and send owed notifications (of a kind, for some readers, or all)."""
+def send(
+    *,
+    kind: str | None = None,
+    user_ids: list[int] | None = None,
+    notification_ids: list[int] | None = None,
+    limit: int = 1000,
+) -> int:
+    """Claim and send owed notifications (of a kind, for some readers, these ones, or
+    all)."""
     now = timezone.now()
     candidates = Notification.objects.filter(_claimable(now))
     if kind:
         candidates = candidates.filter(kind=kind)
     if user_ids is not None:
         candidates = candidates.filter(user_id__in=user_ids)
+    if notification_ids is not None:
+        candidates = candidates.filter(pk__in=notification_ids)
     token = uuid.uuid4().hex
     ids = list(candidates.order_by("id").values_list("id", flat=True)[:limit])
     # The claim: only rows still claimable become ours, whoever else is trying.
@@ -165,6 +183,7 @@ def _message(notification: Notification, connection: Any) -> EmailMultiAlternati
         "site_name": settings.SITE_NAME,
         "period": notification.period,
         "account_url": absolute_url("accounts:account"),
+        "home_url": absolute_url("articles:home"),
         "manage_url": absolute_url("subscriptions:billing-manage"),
     }
     base = f"subscriptions/email/{notification.kind}"
@@ -172,7 +191,7 @@ def _message(notification: Notification, connection: Any) -> EmailMultiAlternati
     message = EmailMultiAlternatives(
         subject=" ".join(subject.split()),
         body=render_to_string(f"{base}.txt", context),
-        to=[notification.user.email],
+        to=[notification.recipient],
         connection=connection,
     )
     message.attach_alternative(render_to_string(f"{base}.html", context), "text/html")

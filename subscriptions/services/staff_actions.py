@@ -374,7 +374,7 @@ def email_resend(
         Notification.objects.filter(pk=note.pk).update(
             status=NotificationStatus.PENDING, claim="", error=""
         )
-        notifications.send(kind=note.kind, user_ids=[note.user_id])
+        notifications.send(kind=note.kind, notification_ids=[note.pk])
         note.refresh_from_db()
         return (
             f"Email {note.kind}: {note.status}" + (f" ({note.error})" if note.error else "."),

@@ -19,6 +19,7 @@ from config.exceptions import ApplicationError
 
 from ..models import AuditEntry, Subscription, SubscriptionStatus
 from ..vocabulary import AuditAction, AuditSource
+from .attribution import ReaderHint, conversion_kind, conversion_record
 from .bulk import RowPerChange, update_returning
 from .mrr import MRR_STATUSES, mrr_record, mrr_record_many
 
@@ -73,12 +74,15 @@ def transition(
     actor_id: int | None = None,
     detail: dict[str, Any] | None = None,
     now: datetime | None = None,
+    reader: ReaderHint | None = None,
     **changes: Any,
 ) -> Subscription:
     """Move one subscription to `to` (with field changes) under a row lock.
 
     Idempotent: when the locked row already has this status and these values, nothing is
-    written and no audit entry is made.
+    written and no audit entry is made. A change that starts a trial or a paid
+    subscription keeps its attribution (`attribution.conversion_record`; `reader` is what
+    a sign-up knows of the reader beyond the account).
     """
     unknown = set(changes) - FIELDS
     if unknown:
@@ -114,6 +118,9 @@ def transition(
                 "changed": sorted(changed),
             },
         )
+        kind = conversion_kind(from_status=from_status, to_status=to)
+        if kind is not None:
+            conversion_record(subscription=sub, kind=kind, at=now, reader=reader)
         return sub
 
 
@@ -140,6 +147,8 @@ def transition_many(
     rows as (subscription id, user id); empty when nothing is left to move."""
     if to != from_status and to not in ALLOWED[from_status]:
         raise TransitionNotAllowed(from_status, to)
+    if conversion_kind(from_status=from_status, to_status=to) is not None:
+        raise ValueError("A trial or subscription starts through transition(): attribution.")
     unknown = set(changes) - FIELDS
     if unknown:
         raise TypeError(f"Unknown subscription fields: {sorted(unknown)}")

@@ -19,6 +19,7 @@ from config.exceptions import ApplicationError
 from ..models import Subscription, SubscriptionStatus
 from ..readers import Reader
 from ..vocabulary import AuditAction, AuditSource
+from .attribution import ReaderHint
 from .transitions import subscription_for_user, transition
 
 S = SubscriptionStatus
@@ -33,11 +34,17 @@ class TrialAlreadyUsed(ApplicationError):
 
 
 def trial_start(
-    *, user: Reader, from_article_slug: str | None = None, now: datetime | None = None
+    *,
+    user: Reader,
+    from_article_slug: str | None = None,
+    reader_key: str | None = None,
+    now: datetime | None = None,
 ) -> Subscription:
     """Start the subscription's free trial: `trialing` from now for settings.TRIAL_DAYS
-    days. `from_article_slug` (the wall the reader came from) goes into the audit entry.
-    Raises TrialAlreadyUsed when this subscription had a trial before."""
+    days. `from_article_slug` (the wall the reader came from) goes into the audit entry;
+    with `reader_key` (the anonymous meter the reader signs up from) it helps find the
+    wall the trial is credited to. Raises TrialAlreadyUsed when this subscription had a
+    trial before."""
     now = now or timezone.now()
     with transaction.atomic():
         sub = subscription_for_user(user_id=user.pk)
@@ -51,6 +58,7 @@ def trial_start(
             actor_id=user.pk,
             detail={"from_article": from_article_slug[:200]} if from_article_slug else {},
             now=now,
+            reader=ReaderHint(reader_key=reader_key, from_article_slug=from_article_slug),
             trial_started_at=now,
             trial_ends_at=now + timedelta(days=settings.TRIAL_DAYS),
         )

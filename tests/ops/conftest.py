@@ -21,8 +21,8 @@ from tests.subscriptions.test_stripe_double import double, relay  # noqa: F401
 def ensure_ops_group() -> Group:
     """The `ops` group as its data migration makes it (run again here: a transactional
     test elsewhere flushes the database, and the group with it)."""
-    migration = importlib.import_module("ops.migrations.0001_ops_group")
-    migration.grant(django_apps, None)
+    for name in ("0001_ops_group", "0002_ops_view_new_models"):
+        importlib.import_module(f"ops.migrations.{name}").grant(django_apps, None)
     return Group.objects.get(name="ops")
 
 

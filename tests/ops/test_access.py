@@ -179,3 +179,19 @@ def test_readers_are_not_bulk_deleted_from_the_admin(admin_client):
         page = admin_client.get(f"/admin/subscriptions/{path}/")
         assert page.status_code == 200, path
         assert b'value="delete_selected"' not in page.content, path
+
+
+def test_the_ops_group_may_view_every_model_of_ours(ops_group, ops_client):
+    """Models made after the first grant (the publishers', the kept conversions) too."""
+    from django.apps import apps
+
+    granted = set(ops_group.permissions.values_list("content_type__app_label", "codename"))
+    for label in ("accounts", "articles", "subscriptions", "publishers"):
+        for model in apps.get_app_config(label).get_models():
+            assert (label, f"view_{model._meta.model_name}") in granted, model
+    for path in [
+        "subscriptions/conversion",
+        "publishers/ruleversion",
+        "subscriptions/accessrule",
+    ]:
+        assert ops_client.get(f"/admin/{path}/").status_code == 200, path

@@ -303,3 +303,40 @@ def test_bad_invitations_and_removals(side_a, side_b):
     assert signed_in(side_a.editor).get(f"/publisher/{side_a.publisher.slug}/").status_code == 404
     me = PublisherStaff.objects.get(user=side_a.admin)
     assert admin.post(url, {"remove": me.pk}).status_code == 409  # the last admin stays
+
+
+def test_an_invitation_goes_through_the_outbox_once_to_the_address(
+    side_a, django_capture_on_commit_callbacks, settings
+):
+    from django.core import mail
+    from django.urls import reverse
+
+    from publishers.models import Invitation
+    from subscriptions.models import Notification
+
+    admin = signed_in(side_a.admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(
+            f"/publisher/{side_a.publisher.slug}/staff/",
+            {"email": "new.colleague@example.org", "role": "editor"},
+        )
+    invitation = Invitation.objects.get()
+    note = Notification.objects.get()
+    assert (note.user, note.email, note.kind, note.status) == (
+        None,
+        "new.colleague@example.org",
+        "staff_invitation",
+        "sent",
+    )
+    [message] = mail.outbox
+    link = settings.SITE_URL + reverse("publishers:invitation", args=[invitation.token])
+    assert message.to == ["new.colleague@example.org"]
+    assert link in message.body
+    assert f'href="{link}"' in message.alternatives[0][0]
+    assert side_a.publisher.name in message.subject
+    # Owed once: the same invitation owed again sends nothing more.
+    from publishers.services import _owe_invitation
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _owe_invitation(invitation)
+    assert Notification.objects.count() == 1 and len(mail.outbox) == 1

@@ -97,3 +97,14 @@ def test_a_run_that_outlasts_its_claim_never_sends_twice(
 
     assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in users)
     assert set(Notification.objects.values_list("status", flat=True)) == {NotificationStatus.SENT}
+
+
+def test_an_email_is_owed_to_one_account_or_one_address():
+    user = UserFactory()
+    with pytest.raises(ValueError):
+        notifications.notify(
+            user_id=user.pk, email="x@example.org", kind=NotificationKind.WELCOME, period="p"
+        )
+    with pytest.raises(ValueError):
+        notifications.notify(kind=NotificationKind.WELCOME, period="p")
+    assert not Notification.objects.exists()

@@ -98,3 +98,31 @@ def test_transition_saves_stripe_ids_and_plan():
     transition(subscription_id=sub.pk, to="active", source="stripe", plan_id=None)
     sub.refresh_from_db()
     assert (sub.stripe_subscription_id, sub.plan_id) == ("sub_1", None)
+
+
+def test_every_start_is_kept_once_and_the_batch_form_refuses_starts():
+    """A trial or paid start keeps a Conversion (attribution) through `transition()`;
+    staying put, extending or lapsing keeps none, and `transition_many()` cannot start."""
+    from subscriptions.models import Conversion
+    from subscriptions.services.transitions import transition_many
+
+    user = UserFactory()
+    sub = subscription_for_user(user_id=user.pk)
+    ends = timezone.now() + timedelta(days=14)
+    transition(subscription_id=sub.pk, to="trialing", source="trial", trial_ends_at=ends)
+    transition(
+        subscription_id=sub.pk, to="trialing", source="ops", trial_ends_at=ends + timedelta(1)
+    )
+    transition(subscription_id=sub.pk, to="active", source="stripe")
+    transition(subscription_id=sub.pk, to="past_due", source="stripe")
+    transition(subscription_id=sub.pk, to="active", source="stripe")
+    assert sorted(Conversion.objects.values_list("kind", flat=True)) == ["subscription", "trial"]
+    with pytest.raises(ValueError):
+        transition_many(
+            candidates=Subscription.objects.all(),
+            limit=10,
+            from_status="canceled",
+            to="active",
+            source="job",
+            action="subscription.status_changed",
+        )
