@@ -16,6 +16,7 @@ from .billing.stripe_client import billing_is_test_mode
 from .models import (
     AuditEntry,
     BillingCustomer,
+    Conversion,
     Notification,
     Payment,
     ReadEvent,
@@ -144,6 +145,7 @@ class Subscriber:
     user: Any  # the reader's account (None once deleted)
     customer: BillingCustomer | None
     claim: Any  # their trial claim (accounts.TrialClaim), when there is one
+    conversions: list[Conversion]  # each start and the wall it is credited to, oldest first
     walls_total: int
     payments_left_to_refund: int  # minor units of the last payment not refunded yet
     emails_owed: int
@@ -263,6 +265,11 @@ def subscriber_timeline(
         )
     for entry in AuditEntry.objects.filter(subscription=sub).select_related("actor"):
         items.append(_state_item(entry))
+    conversions = list(
+        Conversion.objects.filter(subscription=sub)
+        .select_related("article", "publication")
+        .order_by("started_at", "pk")
+    )
     walls_total = 0
     last_payment_left = 0
     if user is not None:
@@ -319,6 +326,7 @@ def subscriber_timeline(
         user=user,
         customer=customer,
         claim=claim,
+        conversions=conversions,
         walls_total=walls_total,
         payments_left_to_refund=last_payment_left,
         emails_owed=len(owed_emails(user_id=user.pk if user else None)),

@@ -193,6 +193,12 @@ def test_subscriber_page_shows_the_timeline_and_links(ops_client, reader):
     assert "Extend the trial (not in a trial)" in html
     assert "Grant complimentary access (billed in Stripe: cancel first)" in html
     assert html.index("Signed up") < html.index("trial.started") < html.index("Payment received")
+    # The attribution the publishers' stats count: the trial to the harbour wall, the paid
+    # start (14 days on, no wall in the 24 hours before it) to no title.
+    credited = html[html.index("Credited to") : html.index("Walls met")]
+    assert "Free trial, " in credited
+    assert "“Who bought the harbour?”" in credited
+    assert "Paid subscription" in credited and "no wall in the 24 hours before" in credited
 
 
 def test_unknown_subscriber_is_404_and_a_deleted_account_offers_no_actions(ops_client, reader):
