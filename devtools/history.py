@@ -50,6 +50,7 @@ from django.utils import timezone
 
 from accounts.services import signup_complete
 from articles.models import Article, Publication
+from devtools.demo import FIRST_NAMES, SURNAMES
 from subscriptions import paywall
 from subscriptions.models import Plan, Subscription
 from subscriptions.services import jobs, snapshots, staff_actions
@@ -72,15 +73,6 @@ JOBS_DAILY = (
 )
 # The outbox's sweep, weekly here (each email's own task sends it when the history commits).
 JOBS_WEEKLY = ("send_notifications",)
-
-FIRST = (
-    "Alex Bea Cal Dee Eli Fay Gus Hal Ivy Jo Kit Lou Max Nia Oli Pip Ray Sol Tam Uma "
-    "Vic Wyn Xan Zac"
-).split()
-LAST = (
-    "Abbott Bishop Crane Dale Eyre Frost Grey Hart Irwin Judd Keane Lowe Moss North "
-    "Oakes Pryce Quinn Reed Shaw Tate"
-).split()
 
 
 @dataclass
@@ -189,7 +181,8 @@ class History:
 
     @staticmethod
     def reader_email(index: int) -> str:
-        first, last = FIRST[index % len(FIRST)], LAST[(index // len(FIRST)) % len(LAST)]
+        first = FIRST_NAMES[index % len(FIRST_NAMES)]
+        last = SURNAMES[(index // len(FIRST_NAMES)) % len(SURNAMES)]
         return f"{first}.{last}.{index:03d}@{READER_DOMAIN}".lower()
 
     def _reader(self, index: int) -> Reader:
