@@ -65,7 +65,7 @@ READER_DOMAIN = "readers.masthead.local"
 METER_COOKIE_SALT = "masthead.meter"
 FRESH_NEWS = timedelta(days=6)
 OLDER_NEWS = timedelta(days=30)
-SPECIALS = 6  # the last readers play the cases listed in `plan_specials`
+SPECIALS = 7  # the last readers play the cases listed in `plan_specials`
 JOBS_DAILY = (
     "expire_trials",
     "send_trial_reminders",
@@ -511,16 +511,19 @@ class History:
 
     def plan_specials(self) -> None:
         """The cases a newcomer should find on the dashboard: a plan switch each way, a
-        payment failed and recovered, one failed and in its grace period now, a trial
+        payment failed and recovered, a subscriber who leaves after two months, one failed
+        and in its grace period now, a trial
         extended and complimentary access granted by staff, a webhook that failed."""
         now = self.now
         if len(self.readers) < 2 * SPECIALS:
             return
-        upgrade, downgrade, recovered, grace, comped, extended = self.readers[-SPECIALS:]
+        upgrade, downgrade, recovered, grace, comped, extended, leaver = self.readers[-SPECIALS:]
         # monthly -> yearly, and yearly -> monthly (each signed up ~100 and ~90 days ago).
         self._special_subscriber(upgrade, now - timedelta(days=100), "monthly", switch="yearly")
         self._special_subscriber(downgrade, now - timedelta(days=90), "yearly", switch="monthly")
         self._special_subscriber(recovered, now - timedelta(days=75), "monthly", recover=True)
+        # Paid two months, then canceled from the Customer Portal: churned at period end.
+        self._special_subscriber(leaver, now - timedelta(days=100), "monthly", churn_after=2)
         # Trial ended ~35.5 days ago, so the renewal ~5.5 days ago failed: in grace now.
         self._special_subscriber(
             grace, now - timedelta(days=settings.TRIAL_DAYS + 35.5), "monthly", fail_last=True
@@ -568,6 +571,7 @@ class History:
         switch: str = "",
         recover: bool = False,
         fail_last: bool = False,
+        churn_after: int = 0,
     ) -> None:
         trial_end = signup + timedelta(days=settings.TRIAL_DAYS)
         self._signup_only(reader, signup)
@@ -622,6 +626,21 @@ class History:
                     self._invoice(reader, plan=current, period=period, paid=True),
                 )
             n += 1
+            if churn_after and n == churn_after:
+                told = start + timedelta(days=9)
+                for kind, status, at in (
+                    ("customer.subscription.updated", "active", told),
+                    ("customer.subscription.deleted", "canceled", end),
+                ):
+                    self.stripe(
+                        at,
+                        kind,
+                        self._subscription_object(
+                            reader, plan=current, status=status, period=period,
+                            trial_end=trial_end, cancel_at_period_end=True,
+                        ),
+                    )  # fmt: skip
+                break
             if switch and n == 1 and current != switch:
                 # The reader switches plan from the Customer Portal: a new period at once.
                 at = start + timedelta(days=20)
