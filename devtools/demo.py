@@ -45,6 +45,10 @@ DEFAULT_PUBLISHERS = 30
 DEFAULT_PUBLICATIONS = 120
 DEFAULT_ARTICLES = 6000
 WINDOW_DAYS = 60
+# Articles are spread over WINDOW_DAYS * AGE_STRETCH days (the demo's history reads them
+# while fresh over its ~4 months). Stretched rather than a wider window, so the random
+# sequence, and with it every slug an existing demo database holds, stays the same.
+AGE_STRETCH = 2
 PICK_COUNT = 8
 BATCH_SIZE = 500
 OPS_GROUP = "ops"
@@ -651,7 +655,7 @@ def build_catalogue(
                 topics=topics,
                 access_level=rng.choices(access_values, cum_weights=access_cum)[0],
                 news_value=min(100, max(0, round(rng.gauss(50, 22)))),
-                age_seconds=rng.randrange(60, window),
+                age_seconds=rng.randrange(60, window) * AGE_STRETCH,
                 body_seed=rng.getrandbits(63),
                 subject=slots["subject"],
                 place=place,

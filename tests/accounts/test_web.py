@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -6,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
+from django.urls import reverse
 
 from accounts.models import TrialClaim
 from accounts.services import reader_trial_start, trial_claim_verify
@@ -446,3 +448,26 @@ def test_allauths_own_signup_path_is_ours_too(client, django_capture_on_commit_c
     )
     assert fresh.status_code == 302
     assert Subscription.objects.filter(user__email="bo@example.org").count() == 1
+
+
+@pytest.mark.django_db
+def test_sign_in_page_shows_one_reset_link_and_the_checkbox_beside_its_label(client):
+    html = client.get("/login/").content.decode()
+    reset = reverse("account_reset_password")
+    assert html.count(f'href="{reset}"') == 1
+    assert html.lower().count("forgot") == 1
+    # "Remember me": the checkbox inside its label, not under it like a text field.
+    assert re.search(r'<label for="id_remember">\s*<input type="checkbox" name="remember"', html)
+    # The password's description (the reset link) is on the page, under the id it names.
+    assert 'aria-describedby="id_password_helptext"' in html
+    assert html.count('id="id_password_helptext"') == 1
+
+
+@pytest.mark.django_db
+def test_sign_up_and_reset_pages_say_each_thing_once(client):
+    signup = client.get("/signup/").content.decode()
+    assert signup.count("at least 8 characters") == 1
+    assert signup.count('id="id_password1_helptext"') == 1
+    reset = client.get(reverse("account_reset_password")).content.decode()
+    assert reset.count('name="email"') == 1
+    assert reset.lower().count("forgotten your password") == 1

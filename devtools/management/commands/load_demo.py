@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from devtools import demo
+from devtools import demo, history
 
 
 class Command(BaseCommand):
@@ -25,6 +25,18 @@ class Command(BaseCommand):
         parser.add_argument("--publications", type=int, default=demo.DEFAULT_PUBLICATIONS)
         parser.add_argument("--articles", type=int, default=demo.DEFAULT_ARTICLES)
         parser.add_argument("--seed", type=int, default=demo.SEED)
+        parser.add_argument(
+            "--readers",
+            type=int,
+            default=history.DEFAULT_READERS,
+            help="Readers in the demo's history (0: no history). Loaded once.",
+        )
+        parser.add_argument(
+            "--visitors",
+            type=int,
+            default=history.DEFAULT_VISITORS,
+            help="Anonymous visitors in the demo's history (reads and walls only).",
+        )
         parser.add_argument(
             "--allow-production",
             action="store_true",
@@ -44,6 +56,12 @@ class Command(BaseCommand):
                 articles=options["articles"],
                 seed=options["seed"],
             )
+            past = history.load_history(
+                seed=options["seed"],
+                readers=options["readers"],
+                visitors=options["visitors"],
+                featured=summary.first_publisher,
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
 
@@ -55,6 +73,17 @@ class Command(BaseCommand):
                 f"({summary.articles_created} new), {summary.picks} picks, {summary.plans} plans."
             )
         )
+        if past.loaded:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo history of the last {history.HISTORY_DAYS} days written in "
+                    f"{past.seconds:.1f}s: {past.readers} readers, {past.reads} reads "
+                    f"({past.walls} walls), {past.stripe_events} Stripe events, "
+                    f"{past.statements} publisher statements, {past.snapshots} daily snapshots."
+                )
+            )
+        else:
+            self.stdout.write("Demo history already present (or --readers 0): nothing added.")
         self.stdout.write(f"Publisher staff account is attached to '{summary.first_publisher}'.")
         self.stdout.write("Demo accounts (email / password):")
         width = max(len(account.email) for account in demo.DEMO_ACCOUNTS)
