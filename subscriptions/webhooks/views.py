@@ -1,4 +1,4 @@
-"""POST /webhooks/stripe/: verify, store once, enqueue after commit, answer 200."""
+"""POST /webhooks/stripe/: verify, store once, wake the drain after commit, answer 200."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..billing.stripe_client import WebhookPayloadError, WebhookSignatureError, verify_webhook
 from ..models import StripeEventStatus
-from ..services.stripe_events import stripe_event_store
-from ..tasks import process_stripe_event
+from ..services.stripe_events import stripe_event_store, stripe_events_wake
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +42,6 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
     if stored is None:
         return JsonResponse({"received": True, "duplicate": True})
     if stored.status == StripeEventStatus.PENDING:
-        pk = stored.pk
-        transaction.on_commit(lambda: process_stripe_event.delay(pk), robust=True)
+        # The stored row is the outbox: a lost wake leaves it pending for the sweep.
+        transaction.on_commit(stripe_events_wake, robust=True)
     return JsonResponse({"received": True})
