@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ..billing.stripe_client import TemporaryBillingError
@@ -83,11 +83,15 @@ def stripe_events_wake() -> bool:
     return True
 
 
-def _finish(event: StripeEvent, **values: Any) -> StripeEvent:
+def _finish(event: StripeEvent, *, ran: bool, **values: Any) -> StripeEvent:
+    """Write the outcome; `ran`: the handler ran once more (attempts counts every run,
+    in the database, so that two runs of one event always show as two)."""
     values["claimed_until"] = None
-    StripeEvent.objects.filter(pk=event.pk).update(**values)
+    counted = {"attempts": F("attempts") + 1} if ran else {}
+    StripeEvent.objects.filter(pk=event.pk).update(**values, **counted)
     for name, value in values.items():
         setattr(event, name, value)
+    event.attempts += 1 if ran else 0
     return event
 
 
@@ -101,27 +105,16 @@ def _run(event: StripeEvent) -> StripeEvent:
         return event
     handler = HANDLERS.get(event.type)
     if handler is None:
-        return _finish(event, status=E.IGNORED)
+        return _finish(event, ran=False, status=E.IGNORED)
     try:
         handler(event)
     except Exception as exc:
-        _finish(
-            event,
-            status=E.FAILED,
-            error=f"{type(exc).__name__}: {exc}"[:5000],
-            attempts=event.attempts + 1,
-        )
+        _finish(event, ran=True, status=E.FAILED, error=f"{type(exc).__name__}: {exc}"[:5000])
         if isinstance(exc, TemporaryBillingError):
             raise
         logger.exception("stripe event %s (%s) failed", event.stripe_id, event.type)
         return event
-    return _finish(
-        event,
-        status=E.PROCESSED,
-        error="",
-        processed_at=timezone.now(),
-        attempts=event.attempts + 1,
-    )
+    return _finish(event, ran=True, status=E.PROCESSED, error="", processed_at=timezone.now())
 
 
 def stripe_event_process(*, event_pk: int) -> StripeEvent:
