@@ -13,6 +13,7 @@ and the sweep (`stripe_events_requeue`, beat) drains what has waited too long.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -52,21 +53,41 @@ class DrainResult:
     temporary: list[int] = field(default_factory=list)
 
 
-def stripe_event_store(*, event: dict[str, Any]) -> StripeEvent | None:
+def stripe_event_store(*, event: dict[str, Any], payload: str | None = None) -> StripeEvent | None:
     """Insert a verified event by its Stripe id. None when it was already stored.
 
-    One statement that commits by itself (the unique Stripe id decides, also between
-    concurrent deliveries). A type we do not handle is kept, status `ignored`. The caller
-    wakes the drain after commit (`stripe_events_wake`).
+    `payload`: the delivery's JSON text that `event` was parsed from, stored as it came
+    (not dumped again); without it, `event` is dumped. One statement that commits by
+    itself (the unique Stripe id decides, also between concurrent deliveries). A type we
+    do not handle is kept, status `ignored`. The caller wakes the drain after commit
+    (`stripe_events_wake`).
     """
     stored = StripeEvent(
         stripe_id=event["id"],
         type=event["type"],
         payload=event,
         created=datetime.fromtimestamp(event["created"], tz=UTC),
+        received_at=timezone.now(),
         status=E.PENDING if event["type"] in HANDLERS else E.IGNORED,
     )
-    return stored if insert_unless_exists(instance=stored, unique="stripe_id") else None
+    stored.pk = insert_unless_exists(
+        model=StripeEvent,
+        values={
+            "stripe_id": stored.stripe_id,
+            "type": stored.type,
+            "payload": json.dumps(event) if payload is None else payload,
+            "created": stored.created,
+            "received_at": stored.received_at,
+            "status": stored.status,
+            "error": stored.error,
+            "attempts": stored.attempts,
+        },
+        unique="stripe_id",
+    )
+    if stored.pk is None:
+        return None
+    stored._state.adding = False
+    return stored
 
 
 def stripe_events_wake() -> bool:

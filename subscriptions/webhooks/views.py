@@ -38,7 +38,7 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         return _error("Invalid Stripe signature or payload.", "signature_invalid", 400)
     except WebhookPayloadError as exc:
         return _error(str(exc), "payload_invalid", 400)
-    stored = stripe_event_store(event=event)
+    stored = stripe_event_store(event=event, payload=request.body.decode())
     if stored is None:
         return JsonResponse({"received": True, "duplicate": True})
     if stored.status == StripeEventStatus.PENDING:
