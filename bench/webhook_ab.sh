@@ -90,14 +90,14 @@ def read(name, r):
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     ticks, hz = map(int, text.strip().splitlines()[-1].split())
     return rps, ticks / hz * 1e3 / max(total, 1), int(bad.group(1)) if bad else 0
-print(f"| round | /healthz req/s | intake req/s | ratio | intake CPU ms/req | "
-      f"/healthz ({ref}) | intake ({ref}) | ratio ({ref}) | intake CPU ms/req ({ref}) |")
+print(f"| round | /healthz req/s | intake req/s | ratio | CPU ms/req /healthz, intake | "
+      f"/healthz ({ref}) | intake ({ref}) | ratio ({ref}) | CPU ms/req ({ref}) |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in range(1, rounds + 1):
     h, i, hb, ib = (read(n, r) for n in ("healthz_this", "intake_this", "healthz_base", "intake_base"))
     assert i[2] == ib[2] == 0, "non-2xx answers"
-    print(f"| {r} | {h[0]:.0f} | {i[0]:.0f} | {i[0] / h[0]:.2f} | {i[1]:.2f} | "
-          f"{hb[0]:.0f} | {ib[0]:.0f} | {ib[0] / hb[0]:.2f} | {ib[1]:.2f} |")
+    print(f"| {r} | {h[0]:.0f} | {i[0]:.0f} | {i[0] / h[0]:.2f} | {h[1]:.2f}, {i[1]:.2f} | "
+          f"{hb[0]:.0f} | {ib[0]:.0f} | {ib[0] / hb[0]:.2f} | {hb[1]:.2f}, {ib[1]:.2f} |")
 PYEOF
 $PY - <<'PYEOF'
 import django
