@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +43,7 @@ WAKE_SECONDS = 60
 CLAIM = timedelta(minutes=5)
 DRAIN_BATCH = 50
 DRAIN_MAX = 5000
+DRAIN_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -165,14 +167,19 @@ def _claim(*, limit: int) -> list[StripeEvent]:
 
 
 def stripe_events_drain(
-    *, batch_size: int = DRAIN_BATCH, max_events: int = DRAIN_MAX
+    *,
+    batch_size: int = DRAIN_BATCH,
+    max_events: int = DRAIN_MAX,
+    max_seconds: float = DRAIN_SECONDS,
 ) -> DrainResult:
     """Process pending events in `created` order, a batch per claim, until none is left
-    (or `max_events`, then a fresh drain takes over). Safe to run twice and at once: each
-    event is claimed by one drain, and handlers converge whatever the order."""
+    (or after `max_events` or `max_seconds`, well within the task's time limit: then a
+    fresh drain takes over). Safe to run twice and at once: each event is claimed by one
+    drain, and handlers converge whatever the order."""
     processed, temporary = 0, list[int]()
     disarmed = False
-    while processed < max_events:
+    deadline = time.monotonic() + max_seconds
+    while processed < max_events and time.monotonic() < deadline:
         batch = _claim(limit=min(batch_size, max_events - processed))
         if not batch:
             if disarmed:

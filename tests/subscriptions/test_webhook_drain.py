@@ -28,17 +28,13 @@ from subscriptions.services.stripe_events import (
 from subscriptions.tasks import drain_stripe_events
 from tests.factories import PlanFactory, UserFactory
 from tests.integration.conftest import free_port
-from tests.subscriptions.stripe_payloads import WEBHOOK_SECRET, event, subscription
-from tests.subscriptions.test_webhooks import lifecycle
+from tests.subscriptions.stripe_payloads import event, subscription
+from tests.subscriptions.test_webhooks import (  # the webhook's settings, for every test here
+    _stripe_settings,  # noqa: F401
+    lifecycle,
+)
 
 DAY = 86400
-
-
-@pytest.fixture(autouse=True)
-def _stripe_settings(settings):
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.STRIPE_SECRET_KEY = None
-    settings.STRIPE_API_BASE = None
 
 
 def linked_events(count: int) -> list[dict[str, Any]]:
@@ -250,3 +246,26 @@ def test_two_drains_at_once_process_every_event_exactly_once():
     assert sum(processed) == 40
     assert statuses() == [("processed", 1)] * 40  # attempts counts every run
     assert Subscription.objects.filter(status="active").count() == 40
+
+
+@pytest.mark.django_db
+def test_a_drain_stopped_at_its_limit_hands_on_to_a_fresh_one(
+    django_capture_on_commit_callbacks,
+):
+    def sends(callbacks) -> int:  # type: ignore[no-untyped-def]
+        return sum(c.__qualname__ == "after_commit.<locals>.send" for c in callbacks)
+
+    for evt in linked_events(5):
+        stripe_event_store(event=evt)
+
+    with django_capture_on_commit_callbacks() as hand_on:
+        assert stripe_events_drain(max_events=2).processed == 2
+    assert [status for status, _ in statuses()].count("processed") == 2
+    assert sends(hand_on) == 1
+    with django_capture_on_commit_callbacks() as again:
+        assert stripe_events_drain(max_seconds=0).processed == 0  # out of time at once
+    assert sends(again) == 1
+
+    for callback in hand_on:  # the fresh drain among them (eager here)
+        callback()
+    assert statuses() == [("processed", 1)] * 5
