@@ -26,7 +26,7 @@ LABELS = {
     "api_premium_anonymous": "API detail, anonymous reader on a premium article (wall)",
     "api_entitled": "API detail, entitled reader (trial, session)",
     "api_subscriber_token": "API detail, subscriber by API token",
-    "webhook_intake": "Stripe webhook intake (verify, store once, enqueue): accepted events",
+    "webhook_intake": "Stripe webhook intake (verify, store once, wake the drain): accepted events",
 }
 GATED_GOAL = 0.9  # of the free page of the same channel
 FREE_GOAL = 0.5  # of /healthz

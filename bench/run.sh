@@ -88,11 +88,20 @@ run() {  # name, path, header, round
 }
 # Rounds interleave the targets, so a burst of load from elsewhere on the machine hits
 # every target alike; the report takes each target's best round.
+webhooks() {  # round: signed deliveries, each a new event id (stored once, drain woken)
+  $PY bench/webhook_events.py "$OUT/webhook_events.tsv" "$STRIPE_WEBHOOK_SECRET" 20000
+  local before; before=$(worker_ticks)
+  wrk -t 1 -c "$CONNECTIONS" -d "${SECONDS_PER}s" --latency -s bench/webhooks.lua \
+    "$BASE" -- "$PWD/$OUT/webhook_events.tsv" 0 > "$OUT/webhook_intake.round$1.txt"
+  echo "$(( $(worker_ticks) - before )) $(getconf CLK_TCK)" >> "$OUT/webhook_intake.round$1.txt"
+  rm -f "$OUT/webhook_events.tsv"
+}
 for round in $(seq "$ROUNDS"); do
   for target in "${TARGETS[@]}"; do
     IFS='|' read -r name path header <<< "$target"
     run "$name" "$path" "$header" "$round"
   done
+  webhooks "$round"
   echo "  round $round done"
 done
 
@@ -100,12 +109,6 @@ done
 printf '%s\n' "${TARGETS[@]}" > "$OUT/targets.txt"
 $PY bench/cost.py "$OUT/targets.txt" "$OUT/cost.json"
 
-# Webhook intake: signed deliveries, each a new event id (stored once, processing enqueued).
-$PY bench/webhook_events.py "$OUT/webhook_events.tsv" "$STRIPE_WEBHOOK_SECRET" 20000
-wrk -t 1 -c "$CONNECTIONS" -d "${SECONDS_PER}s" --latency -s bench/webhooks.lua \
-  "$BASE" -- "$PWD/$OUT/webhook_events.tsv" 0 > "$OUT/webhook_intake.round1.txt"
-echo "  webhook_intake done"
-rm -f "$OUT/webhook_events.tsv"
 $PY - <<'PYEOF'
 import django, os
 django.setup()

@@ -1,8 +1,10 @@
 """In-process profile of the webhook intake against /healthz: wall and CPU per request.
 
 Posts signed deliveries (new event ids) through Django's test client with the bench's
-settings and Redis broker, and splits the cost: the whole intake, a duplicate (verify and
-a conflicting insert, no enqueue), and the intake with the enqueue left out. Run with the
+settings and Redis broker, and splits the cost: the intake while a drain is armed (the
+wake is one SET NX that finds the key: the case under load), the intake that wakes a
+drain each time (SET NX and a Celery publish: an idle log), a duplicate (verify and a
+conflicting insert, no wake), and the intake with the wake left out. Run with the
 environment of bench/run.sh (DATABASE_URL, REDIS_URL, STRIPE_WEBHOOK_SECRET, ...).
 """
 
@@ -27,9 +29,11 @@ def main() -> None:
 
     django.setup()
     from django.conf import settings
+    from django.core.cache import cache
     from django.test import Client
 
     from config.celery_app import app
+    from subscriptions.services.stripe_events import WAKE_KEY
     from subscriptions.webhooks import views
 
     secret = settings.STRIPE_WEBHOOK_SECRET
@@ -69,17 +73,27 @@ def main() -> None:
         cpu_ms = (time.process_time() - cpu) / REQUESTS * 1e3
         print(f"| {label} | {wall_ms:.2f} | {cpu_ms:.2f} |")
 
+    def woken(body: str, signature: str) -> None:
+        cache.delete(WAKE_KEY)  # as if the drain had just found the log empty
+        post(body, signature)
+
     duplicate = delivery()
     print("| request | wall ms | CPU ms (this process) |\n|---|---:|---:|")
     measure("`/healthz`", lambda: client.get("/healthz", HTTP_HOST="127.0.0.1") and None)
-    measure("intake, new event", lambda: post(*delivery()))
+    cache.delete(WAKE_KEY)
+    post(*delivery())  # arms the drain (nobody runs it here): the key stays set
+    measure("intake, new event, a drain armed (SET NX finds the key)", lambda: post(*delivery()))
+    measure(
+        "intake, new event, waking a drain each time (SET NX, publish)", lambda: woken(*delivery())
+    )
     measure("intake, duplicate (verify, conflicting insert)", lambda: post(*duplicate))
-    enqueue = views.process_stripe_event.delay
-    views.process_stripe_event.delay = lambda pk: None  # type: ignore[assignment,method-assign]
+    wake = views.stripe_events_wake
+    views.stripe_events_wake = lambda: False  # type: ignore[assignment]
     try:
-        measure("intake, new event, enqueue left out", lambda: post(*delivery()))
+        measure("intake, new event, wake left out", lambda: post(*delivery()))
     finally:
-        views.process_stripe_event.delay = enqueue  # type: ignore[method-assign]
+        views.stripe_events_wake = wake
+    cache.delete(WAKE_KEY)
     with app.connection_for_write() as conn:  # nobody consumes the profile's tasks
         conn.default_channel.queue_purge("celery")
 

@@ -54,7 +54,7 @@ DEFINITIONS = {
     "recovered within the grace period, recovered later, lost (canceled or expired "
     "instead), or still open.",
     "webhooks": "Stripe webhook events not processed: failed ones wait for a replay, "
-    "pending ones for the worker (re-enqueued by requeue_stripe_events).",
+    "pending ones for the worker's drain (the requeue_stripe_events sweep restarts it).",
     "drift": "The last nightly reconciliation with Stripe: subscriptions checked, "
     "repaired because ours had drifted, and Stripe subscriptions tied to no reader.",
     "jobs": "Each scheduled job's last run (by the worker or run_job): when, how long, "

@@ -5,12 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from celery import Task, shared_task
+from celery.utils.time import get_exponential_backoff_interval
 from django.db import InterfaceError, OperationalError
 
 from .billing.stripe_client import TemporaryBillingError
 from .services import jobs, notifications
-from .services.dispatch import PROCESS_STRIPE_EVENT, SEND_NOTIFICATIONS
-from .services.stripe_events import stripe_event_process
+from .services.dispatch import DRAIN_STRIPE_EVENTS, PROCESS_STRIPE_EVENT, SEND_NOTIFICATIONS
+from .services.stripe_events import (
+    stripe_event_process,
+    stripe_events_drain,
+    stripe_events_retry,
+)
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError, TemporaryBillingError)
 
@@ -104,3 +109,27 @@ def send_notifications(
 )
 def process_stripe_event(event_pk: int) -> None:
     stripe_event_process(event_pk=event_pk)
+
+
+@shared_task(
+    bind=True,
+    name=DRAIN_STRIPE_EVENTS,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+    ignore_result=True,
+)
+def drain_stripe_events(self: Task, event_pks: list[int] | None = None) -> int:  # type: ignore[type-arg]
+    """Process the pending webhook events (woken by intake), or, on a retry, the events
+    that failed for a temporary reason: those are retried with backoff, up to 8 times."""
+    result = stripe_events_retry(event_pks=event_pks) if event_pks else stripe_events_drain()
+    if result.temporary:
+        retries = self.request.retries
+        raise self.retry(
+            kwargs={"event_pks": result.temporary},
+            countdown=get_exponential_backoff_interval(5, retries, 600, full_jitter=True),
+            exc=TemporaryBillingError(f"{len(result.temporary)} events to retry"),
+        )
+    return result.processed

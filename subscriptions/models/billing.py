@@ -43,6 +43,12 @@ class StripeEvent(models.Model):
     )
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    claimed_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A drain is processing this pending event until then; after it, a crashed "
+        "drain's claim has lapsed and any drain takes the event again.",
+    )
 
     class Meta:
         ordering = ["-created", "-id"]

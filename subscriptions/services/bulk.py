@@ -125,27 +125,42 @@ def _assignments(model: type[models.Model], values: dict[str, Any]) -> tuple[lis
     return assignments, params
 
 
-def insert_unless_exists(*, instance: models.Model, unique: str) -> bool:
-    """Save a new `instance` unless a row with the same `unique` value exists: one
-    statement (INSERT ... ON CONFLICT DO NOTHING RETURNING), committed by itself outside
-    a transaction, so no BEGIN, savepoint or IntegrityError round trips. Concurrent
-    inserts of the same value store one row; the others get False."""
-    meta = instance._meta
-    qn = connection.ops.quote_name
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-    sql = (
-        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-        f"VALUES ({', '.join('%s' for _ in fields)}) "
-        f"ON CONFLICT ({qn(_column(type(instance), unique))}) DO NOTHING "
-        f"RETURNING {qn(_column(type(instance), 'pk'))}"
-    )
+_INSERTS: dict[tuple[Any, ...], str] = {}
+
+
+def insert_unless_exists(
+    *, model: type[models.Model], values: dict[str, Any], unique: str
+) -> Any | None:
+    """Insert one row of `model` with `values` (field name -> value; a JSON field takes
+    its JSON text as it is, not parsed and dumped again) unless a row with the same
+    `unique` value exists: one statement (INSERT ... ON CONFLICT DO NOTHING RETURNING),
+    committed by itself outside a transaction, so no BEGIN, savepoint or IntegrityError
+    round trips. Concurrent inserts of the same value store one row; the others get None,
+    the new row its primary key. Fields left out get NULL: give every NOT NULL one.
+    The statement is built once per model and set of fields."""
+    meta = model._meta
+    fields = [meta.get_field(name) for name in values]
+    key = (model, tuple(values), unique, connection.vendor)
+    sql = _INSERTS.get(key)
+    if sql is None:
+        qn = connection.ops.quote_name
+        json_cast = connection.vendor == "postgresql"
+        placeholders = [
+            "CAST(%s AS jsonb)" if json_cast and isinstance(f, models.JSONField) else "%s"
+            for f in fields
+        ]
+        sql = _INSERTS[key] = (
+            f"INSERT INTO {qn(meta.db_table)} "
+            f"({', '.join(qn(str(getattr(f, 'column', ''))) for f in fields)}) "
+            f"VALUES ({', '.join(placeholders)}) "
+            f"ON CONFLICT ({qn(_column(model, unique))}) DO NOTHING "
+            f"RETURNING {qn(_column(model, 'pk'))}"
+        )
+    params = [
+        value if isinstance(f, models.JSONField) else f.get_db_prep_save(value, connection)  # type: ignore[union-attr]
+        for f, value in zip(fields, values.values(), strict=True)
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
-    if row is None:
-        return False
-    instance.pk = row[0]
-    instance._state.adding = False
-    instance._state.db = connection.alias
-    return True
+    return None if row is None else row[0]

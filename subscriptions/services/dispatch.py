@@ -10,11 +10,17 @@ from django.db import transaction
 
 SEND_NOTIFICATIONS = "notifications.send"
 PROCESS_STRIPE_EVENT = "subscriptions.tasks.process_stripe_event"
+DRAIN_STRIPE_EVENTS = "subscriptions.tasks.drain_stripe_events"
 
 
 def _send(task_name: str, args: tuple[Any, ...]) -> None:
     # A signature by name runs the registered task (eagerly too, under test settings).
     current_app.signature(task_name, args=args).delay()
+
+
+def send_now(task_name: str, *args: Any, **kwargs: Any) -> None:
+    """Enqueue `task_name` at once (the caller runs after its own commit)."""
+    current_app.signature(task_name, args=args, kwargs=kwargs).delay()
 
 
 def after_commit(task_name: str, *args: Any, robust: bool = False) -> None:

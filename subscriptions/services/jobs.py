@@ -262,7 +262,7 @@ def reconcile_stripe(*, now: datetime | None = None, chunk_size: int | None = No
 def requeue_stripe_events(
     *, now: datetime | None = None, chunk_size: int | None = None
 ) -> JobResult:
-    """Re-enqueue webhook events whose processing was never enqueued."""
+    """Drain webhook events left pending: their wake was lost (the sweep)."""
     from .stripe_events import stripe_events_requeue
 
     return JobResult("requeue_stripe_events", stripe_events_requeue(), {})

@@ -1,4 +1,4 @@
-"""POST /webhooks/stripe/: verify, store once, enqueue after commit, answer 200."""
+"""POST /webhooks/stripe/: verify, store once, wake the drain after commit, answer 200."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..billing.stripe_client import WebhookPayloadError, WebhookSignatureError, verify_webhook
 from ..models import StripeEventStatus
-from ..services.stripe_events import stripe_event_store
-from ..tasks import process_stripe_event
+from ..services.stripe_events import stripe_event_store, stripe_events_wake
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +38,10 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         return _error("Invalid Stripe signature or payload.", "signature_invalid", 400)
     except WebhookPayloadError as exc:
         return _error(str(exc), "payload_invalid", 400)
-    stored = stripe_event_store(event=event)
+    stored = stripe_event_store(event=event, payload=request.body.decode())
     if stored is None:
         return JsonResponse({"received": True, "duplicate": True})
     if stored.status == StripeEventStatus.PENDING:
-        pk = stored.pk
-        transaction.on_commit(lambda: process_stripe_event.delay(pk), robust=True)
+        # The stored row is the outbox: a lost wake leaves it pending for the sweep.
+        transaction.on_commit(stripe_events_wake, robust=True)
     return JsonResponse({"received": True})

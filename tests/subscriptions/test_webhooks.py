@@ -50,18 +50,6 @@ def _stripe_settings(settings):
     settings.GRACE_PERIOD_DAYS = 7
 
 
-@pytest.fixture
-def deliver(client, django_capture_on_commit_callbacks):
-    def _deliver(*events: dict[str, Any]) -> list[Any]:
-        responses = []
-        for evt in events:
-            with django_capture_on_commit_callbacks(execute=True):
-                responses.append(post_event(client, evt))
-        return responses
-
-    return _deliver
-
-
 @dataclass
 class Scenario:
     user: Any
