@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscriptions', '0013_history'),
+        ('subscriptions', '0016_notification_to_an_address'),
     ]
 
     operations = [
