@@ -72,7 +72,16 @@ def record(event: dict[str, Any]) -> None:
 
 
 def _write(events: list[dict[str, Any]]) -> int:
-    ReadEvent.objects.bulk_create([ReadEvent(**e) for e in events], batch_size=1000)
+    """Insert the events and fold them into the simulator's read rollup, in one
+    transaction. The direct sink (one event per view) only records what to fold: the
+    `flush_read_events` job and the simulator fold it, keeping the view's queries few."""
+    from ..services import read_rollup
+
+    with transaction.atomic():
+        ReadEvent.objects.bulk_create([ReadEvent(**e) for e in events], batch_size=1000)
+        read_rollup.mark_dirty(events)
+        if settings.READ_EVENTS_SINK != "direct":
+            read_rollup.apply_pending()
     return len(events)
 
 

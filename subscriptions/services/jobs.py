@@ -214,7 +214,21 @@ def prune_meter(*, now: datetime | None = None, chunk_size: int | None = None) -
 def flush_read_events(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
     from ..paywall import events
 
-    return JobResult("flush_read_events", events.flush(), {})
+    from . import read_rollup
+
+    written = events.flush()
+    read_rollup.apply_pending()  # the direct sink records events one view at a time
+    return JobResult("flush_read_events", written, {})
+
+
+def rollup_read_events(
+    *, now: datetime | None = None, chunk_size: int | None = None
+) -> JobResult:
+    """Bring the read rollup up to date: apply pending batches, rebuild changed titles."""
+    from . import read_rollup
+
+    detail = read_rollup.rollup_stale_titles()
+    return JobResult("rollup_read_events", detail["rebuilt"], detail)
 
 
 def send_notifications(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
@@ -283,6 +297,7 @@ JOBS: dict[str, Callable[..., JobResult]] = {
     "publisher_statements": publisher_statements,
     "prune_meter": prune_meter,
     "flush_read_events": flush_read_events,
+    "rollup_read_events": rollup_read_events,
     "send_notifications": send_notifications,
     "reconcile_stripe": reconcile_stripe,
     "requeue_stripe_events": requeue_stripe_events,

@@ -23,14 +23,16 @@ ENTITLED = ("subscriber", "trial", "complimentary")
 
 
 def replay(events, rule: simulator.SimRule, now: datetime) -> dict:
-    """Decide each event with decide(), keeping each reader's meter per month."""
-    since = now - timedelta(days=30)
+    """Decide each event with decide(), keeping each reader's meter per calendar month
+    from the start of the month in which the 30 days begin; count those in the 30 days."""
+    since, until = simulator.period(now)
+    month_start = since.replace(day=1)
     counted: dict[tuple, set] = defaultdict(set)
     reasons: Counter = Counter()
     readers, walled = set(), set()
     walls_by_user: dict[int, list[datetime]] = defaultdict(list)
     for e in sorted(events, key=lambda e: (e.at, e.id)):
-        if not since <= e.at < now:
+        if not month_start <= e.at < until:
             continue
         override = e.article.access_level
         level = rule.level if override == "inherit" else override
@@ -54,13 +56,15 @@ def replay(events, rule: simulator.SimRule, now: datetime) -> dict:
         )
         if decision.count_read:
             counted[window].add(e.article_id)
+        if e.at < since:
+            continue  # it counted on the meter, but it is not replayed
         reasons[decision.reason] += 1
         readers.add(e.reader_key)
         if not decision.granted:
             walled.add(e.reader_key)
             if e.user_id:
                 walls_by_user[e.user_id].append(e.at)
-    conversions = simulator.conversions(since=since, until=now)
+    conversions = simulator.conversions(since=since, until=until)
     converted = {"trial": set(), "subscription": set()}
     for user, at, kind in conversions:
         if any(w < at <= w + timedelta(hours=24) for w in walls_by_user.get(user, ())):
@@ -83,6 +87,7 @@ def history(seed: int, now: datetime = NOW):
     (some entitled on some reads), re-reads, reads before the 30 days, another title's
     reads, and readers who convert after a wall."""
     rng = random.Random(seed)
+    end_of_today = simulator.period(now)[1] - timedelta(microseconds=1)
     title = PublicationFactory()
     other = ArticleFactory()
     levels = ["inherit"] * 6 + ["free", "metered", "registered", "premium"]
@@ -94,7 +99,8 @@ def history(seed: int, now: datetime = NOW):
     rows = []
     for _ in range(600):
         key, user_id = rng.choice(readers)
-        at = now - timedelta(days=rng.uniform(-1, 33))  # some in the future, some too old
+        # Some too old, none after today (reads are recorded as they happen).
+        at = min(now - timedelta(days=rng.uniform(-1, 33)), end_of_today)
         at = at.replace(microsecond=0) if rng.random() < 0.3 else at  # ties on time
         entitlement = rng.choice(["", "", "", "trial", "subscriber"]) if user_id else ""
         reason = entitlement or rng.choice(["metered", "free", "meter_exhausted", "registered"])

@@ -1,0 +1,314 @@
+"""The read rollup: read events folded ahead of time for the rule simulator.
+
+Written where read events are written (`paywall.events`): each batch of events also
+records which (title, reader, calendar month) it touched (`ReadRollupDirty`), and
+`apply_pending()` recomputes exactly those reader-months from their events, in SQL, with
+a constant number of statements however large the batch:
+
+1. take the reader-months' rows out of `ReadRollupCount` (subtract their old counts);
+2. replace their `ReadRollupDay` rows: reads per day and article, and each article's rank
+   on the reader's meter that month, ranked afresh from all of the month's events (so an
+   event that arrives late or out of order simply re-ranks its month);
+3. add the new rows back into `ReadRollupCount`;
+4. recompute `ReadRollupReader` for the readers touched, from their `ReadRollupDay` rows.
+
+The meter ranks depend on which articles are on the meter, that is on the article
+overrides, and are capped at the site's limit: `rebuild()` recomputes a title from all of
+its events, and `ensure_current()` (called by the simulator) does so when the overrides or
+the limit differ from what the title was built with (`ReadRollupState.signature`), after
+applying whatever is pending. Events written other than through `paywall.events` (bulk
+loads) are seen by the next rebuild: `run_job rollup_read_events`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ..models import (
+    ReadEvent,
+    ReadRollupCount,
+    ReadRollupDay,
+    ReadRollupDirty,
+    ReadRollupReader,
+    ReadRollupState,
+)
+
+ENTITLED = ("subscriber", "trial", "complimentary")
+LOCK_KEY = 7_350_002  # pg_advisory_xact_lock: one rollup writer at a time
+
+
+def month_of(at: datetime) -> date:
+    at = at.astimezone(UTC) if timezone.is_aware(at) else at
+    return date(at.year, at.month, 1)
+
+
+def rank_cap() -> int:
+    """Ranks above the site's limit all walk the same way: they are kept as limit + 1."""
+    return int(settings.METER_FREE_ARTICLES) + 1
+
+
+def mark_dirty(events: Iterable[dict[str, Any]]) -> None:
+    """Record the reader-months these (just written) events belong to."""
+    keys = {
+        (int(e.get("publication_id") or e["publication"].pk), e["reader_key"], month_of(e["at"]))
+        for e in events
+    }
+    ReadRollupDirty.objects.bulk_create(
+        [ReadRollupDirty(publication_id=p, reader_key=r, month=m) for p, r, m in sorted(keys)]
+    )
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _day(column: str) -> str:
+    return f"({column} AT TIME ZONE 'UTC')::date" if _pg() else f"date({column})"
+
+
+def _next_month(column: str) -> str:
+    return f"({column} + interval '1 month')" if _pg() else f"date({column}, '+1 month')"
+
+
+def _iso(expression: str) -> str:
+    return f"to_char({expression}, 'YYYY-MM-DD')" if _pg() else expression
+
+
+def _lock(cursor: Any) -> None:
+    if _pg():
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "events": ReadEvent._meta.db_table,
+        "articles": apps.get_model("articles", "Article")._meta.db_table,
+        "dirty": ReadRollupDirty._meta.db_table,
+        "days": ReadRollupDay._meta.db_table,
+        "counts": ReadRollupCount._meta.db_table,
+        "readers": ReadRollupReader._meta.db_table,
+    }
+
+
+COUNTS = ("signed_in", "anonymous", "subscriber", "trial", "complimentary")
+
+
+def _statements() -> list[str]:
+    t = _tables()
+    entitled = ", ".join(f"'{r}'" for r in ENTITLED)
+    # The reader-months to recompute: every dirty row up to the id read under the lock.
+    todo = f"(SELECT DISTINCT publication_id, reader_key, month FROM {t['dirty']} WHERE id <= %(upto)s)"
+    in_todo = (
+        f"EXISTS (SELECT 1 FROM {t['dirty']} x WHERE x.id <= %(upto)s"
+        " AND x.publication_id = r.publication_id AND x.reader_key = r.reader_key"
+        " AND x.month = r.month)"
+    )
+    reader_todo = (
+        f"EXISTS (SELECT 1 FROM {t['dirty']} x WHERE x.id <= %(upto)s"
+        " AND x.publication_id = r.publication_id AND x.reader_key = r.reader_key)"
+    )
+    cap = "%(cap)s"
+
+    def counts(sign: str) -> str:
+        sums = ", ".join(f"{sign}SUM(r.{c})" for c in COUNTS)
+        updates = ", ".join(f"{c} = {t['counts']}.{c} + excluded.{c}" for c in COUNTS)
+        return f"""
+        INSERT INTO {t["counts"]} (publication_id, day, article_id, rank_all, rank_ovr,
+                                  {", ".join(COUNTS)})
+        SELECT * FROM (
+            SELECT r.publication_id, r.day, r.article_id,
+                   COALESCE(CASE WHEN r.rank_all > {cap} THEN {cap} ELSE r.rank_all END, 0),
+                   COALESCE(CASE WHEN r.rank_ovr > {cap} THEN {cap} ELSE r.rank_ovr END, 0),
+                   {sums}
+            FROM {t["days"]} r WHERE {in_todo}
+            GROUP BY 1, 2, 3, 4, 5
+        ) grouped WHERE true
+        ON CONFLICT (publication_id, day, article_id, rank_all, rank_ovr)
+        DO UPDATE SET {updates}
+        """
+
+    unread = "(r.signed_in + r.anonymous > 0)"
+
+    def meter(column: str) -> str:
+        # Last day of an unentitled read ranked j or later, j = 1 .. cap; a missing day
+        # ends the string (a later j has none either).
+        days = [
+            f"COALESCE({_iso(f'MAX(CASE WHEN {unread} AND r.{column} >= {j} THEN r.day END)')}, '')"
+            for j in range(1, rank_cap() + 1)
+        ]
+        return " || ".join(days)
+
+    return [
+        counts("-"),
+        f"DELETE FROM {t['days']} WHERE EXISTS (SELECT 1 FROM {t['dirty']} x"
+        f" WHERE x.id <= %(upto)s AND x.publication_id = {t['days']}.publication_id"
+        f" AND x.reader_key = {t['days']}.reader_key AND x.month = {t['days']}.month)",
+        f"""
+        WITH todo AS {todo},
+        ev AS (
+            SELECT e.id, e.at, e.publication_id, e.reader_key, e.article_id, d.month,
+                   {_day("e.at")} AS day,
+                   CASE WHEN e.entitlement <> '' THEN e.entitlement
+                        WHEN e.reason IN ({entitled}) THEN e.reason ELSE '' END AS ent,
+                   CASE WHEN e.user_id IS NOT NULL OR e.reader_key LIKE 'u:%%'
+                        THEN 1 ELSE 0 END AS authed
+            FROM todo d JOIN {t["events"]} e ON e.publication_id = d.publication_id
+                 AND e.reader_key = d.reader_key
+                 AND e.at >= d.month AND e.at < {_next_month("d.month")}
+        ),
+        firsts AS (
+            SELECT publication_id, reader_key, month, article_id, at, id,
+                   ROW_NUMBER() OVER (PARTITION BY publication_id, reader_key, month, article_id
+                                      ORDER BY at, id) AS nth
+            FROM ev WHERE ent = ''
+        ),
+        sets AS (
+            SELECT f.*,
+                   CASE WHEN a.access_level IN ('inherit', 'metered') THEN 1 ELSE 0 END AS on_all,
+                   CASE WHEN a.access_level = 'metered' THEN 1 ELSE 0 END AS on_ovr
+            FROM firsts f JOIN {t["articles"]} a ON a.id = f.article_id WHERE f.nth = 1
+        ),
+        ranks AS (
+            SELECT publication_id, reader_key, month, article_id,
+                   CASE WHEN on_all = 1 THEN ROW_NUMBER() OVER (
+                       PARTITION BY publication_id, reader_key, month, on_all
+                       ORDER BY at, id) END AS rank_all,
+                   CASE WHEN on_ovr = 1 THEN ROW_NUMBER() OVER (
+                       PARTITION BY publication_id, reader_key, month, on_ovr
+                       ORDER BY at, id) END AS rank_ovr
+            FROM sets
+        )
+        INSERT INTO {t["days"]} (publication_id, reader_key, month, day, article_id,
+                                {", ".join(COUNTS)}, rank_all, rank_ovr)
+        SELECT ev.publication_id, ev.reader_key, ev.month, ev.day, ev.article_id,
+               SUM(CASE WHEN ev.ent = '' AND ev.authed = 1 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN ev.ent = '' AND ev.authed = 0 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN ev.ent = 'subscriber' THEN 1 ELSE 0 END),
+               SUM(CASE WHEN ev.ent = 'trial' THEN 1 ELSE 0 END),
+               SUM(CASE WHEN ev.ent = 'complimentary' THEN 1 ELSE 0 END),
+               MAX(k.rank_all), MAX(k.rank_ovr)
+        FROM ev LEFT JOIN ranks k ON k.publication_id = ev.publication_id
+             AND k.reader_key = ev.reader_key AND k.month = ev.month
+             AND k.article_id = ev.article_id
+        GROUP BY ev.publication_id, ev.reader_key, ev.month, ev.day, ev.article_id
+        """,
+        counts(""),
+        f"DELETE FROM {t['counts']} WHERE "
+        + " AND ".join(f"{c} = 0" for c in COUNTS)
+        + f" AND publication_id IN (SELECT publication_id FROM {t['dirty']}"
+        " WHERE id <= %(upto)s)",
+        f"DELETE FROM {t['readers']} WHERE EXISTS (SELECT 1 FROM {t['dirty']} x"
+        f" WHERE x.id <= %(upto)s AND x.publication_id = {t['readers']}.publication_id"
+        f" AND x.reader_key = {t['readers']}.reader_key)",
+        f"""
+        INSERT INTO {t["readers"]} (publication_id, reader_key, last_day, premium_day,
+            registered_day, inherit_day, inherit_anonymous_day, meter_all, meter_ovr)
+        SELECT r.publication_id, r.reader_key, MAX(r.day),
+               MAX(CASE WHEN {unread} AND a.access_level = 'premium' THEN r.day END),
+               MAX(CASE WHEN r.anonymous > 0 AND a.access_level = 'registered' THEN r.day END),
+               MAX(CASE WHEN {unread} AND a.access_level = 'inherit' THEN r.day END),
+               MAX(CASE WHEN r.anonymous > 0 AND a.access_level = 'inherit' THEN r.day END),
+               {meter("rank_all")}, {meter("rank_ovr")}
+        FROM {t["days"]} r JOIN {t["articles"]} a ON a.id = r.article_id
+        WHERE {reader_todo}
+        GROUP BY r.publication_id, r.reader_key
+        """,
+        f"DELETE FROM {t['dirty']} WHERE id <= %(upto)s",
+    ]
+
+
+def _apply(cursor: Any) -> int:
+    """Recompute every pending reader-month (the caller holds the lock)."""
+    cursor.execute(f"SELECT MAX(id) FROM {ReadRollupDirty._meta.db_table}")
+    upto = cursor.fetchone()[0]
+    if upto is None:
+        return 0
+    params = {"upto": upto, "cap": rank_cap()}
+    for sql in _statements():
+        cursor.execute(sql, params)
+    return int(upto)
+
+
+def apply_pending() -> None:
+    """Fold every recorded batch into the rollup."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        _lock(cursor)
+        _apply(cursor)
+
+
+def signature(publication_id: int) -> str:
+    """The article overrides and the meter limit that the title's ranks depend on."""
+    overrides = (
+        apps.get_model("articles", "Article")
+        .objects.filter(publication_id=publication_id)
+        .exclude(access_level="inherit")
+        .order_by("pk")
+        .values_list("pk", "access_level")
+    )
+    text = f"cap={rank_cap()};" + ";".join(f"{pk}={level}" for pk, level in overrides)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def rebuild(*, publication_id: int, now: datetime | None = None) -> None:
+    """Recompute the title's rollup from all of its read events."""
+    now = now or timezone.now()
+    t = _tables()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _lock(cursor)
+        for table in ("days", "counts", "readers"):
+            cursor.execute(
+                f"DELETE FROM {t[table]} WHERE publication_id = %s", [publication_id]
+            )
+        month = (
+            f"date_trunc('month', e.at AT TIME ZONE 'UTC')::date"
+            if _pg()
+            else "date(e.at, 'start of month')"
+        )
+        cursor.execute(
+            f"INSERT INTO {t['dirty']} (publication_id, reader_key, month)"
+            f" SELECT DISTINCT e.publication_id, e.reader_key, {month}"
+            f" FROM {t['events']} e WHERE e.publication_id = %s",
+            [publication_id],
+        )
+        if _pg():
+            cursor.execute(f"ANALYZE {t['dirty']}")
+        _apply(cursor)
+        ReadRollupState.objects.update_or_create(
+            publication_id=publication_id,
+            defaults={"signature": signature(publication_id), "built_at": now},
+        )
+
+
+def ensure_current(*, publication_id: int) -> None:
+    """Apply what is pending, and rebuild the title if it was built with other overrides
+    (or never): afterwards its rollup says exactly what its events say."""
+    if ReadRollupDirty.objects.exists():
+        apply_pending()
+    state = ReadRollupState.objects.filter(publication_id=publication_id).first()
+    if state is None or state.signature != signature(publication_id):
+        rebuild(publication_id=publication_id)
+
+
+def rollup_stale_titles() -> dict[str, int]:
+    """The job: apply what is pending, then rebuild every title whose overrides changed
+    or that has read events but was never built."""
+    apply_pending()
+    Publication = apps.get_model("articles", "Publication")
+    states = dict(ReadRollupState.objects.values_list("publication_id", "signature"))
+    rebuilt = 0
+    for publication_id in Publication.objects.order_by("pk").values_list("pk", flat=True):
+        built = states.get(publication_id)
+        if built is None and not ReadEvent.objects.filter(publication_id=publication_id).exists():
+            continue
+        if built != signature(publication_id):
+            rebuild(publication_id=publication_id)
+            rebuilt += 1
+    return {"rebuilt": rebuilt}
