@@ -160,14 +160,36 @@ def _readers_sql(level: str) -> str:
     """
 
 
-def _walls_sql(*, users: int) -> str:
-    """The walls the rule shows the given signed-in readers in the period, with the time."""
+def _walls_sql(*, users: int | None) -> str:
+    """The walls the rule shows converting readers in the period, with their time.
+
+    On PostgreSQL only the reads in the 24 hours before one of the user's conversions
+    (`%(users)s`, `%(ats)s`: parallel arrays) are decided; on SQLite, every read in the
+    period of `users` users (`%(user0)s` ...)."""
     events = ReadEvent._meta.db_table
     days = ReadRollupDay._meta.db_table
     articles = apps.get_model("articles", "Article")._meta.db_table
     entitled = ", ".join(f"'{r}'" for r in ENTITLED)
-    day = "(e.at AT TIME ZONE 'UTC')::date" if _is_pg() else "date(e.at)"
-    user_list = ", ".join(f"%(user{n})s" for n in range(users))
+    if users is None:
+        day = "(e.at AT TIME ZONE 'UTC')::date"
+        source = f"""(
+          SELECT DISTINCT e.* FROM unnest(%(users)s::bigint[], %(ats)s::timestamptz[])
+              AS c(user_id, at)
+          CROSS JOIN LATERAL (
+              SELECT * FROM {events} x WHERE x.user_id = c.user_id
+                AND x.at >= c.at - interval '{CONVERSION_HOURS} hours' AND x.at < c.at
+                AND x.publication_id = %(publication)s AND x.at >= %(since)s
+                AND x.at < %(until)s
+              OFFSET 0  -- keep it a loop over the conversions, each an index scan
+          ) e
+        )"""
+    else:
+        day = "date(e.at)"
+        user_list = ", ".join(f"%(user{n})s" for n in range(users))
+        source = f"""(
+          SELECT * FROM {events} WHERE user_id IN ({user_list})
+            AND publication_id = %(publication)s AND at >= %(since)s AND at < %(until)s
+        )"""
     return f"""
     SELECT user_id, at FROM (
       SELECT e.user_id, e.at, {_level()} AS lvl,
@@ -176,12 +198,10 @@ def _walls_sql(*, users: int) -> str:
                  AS entitled,
              CASE WHEN e.user_id IS NOT NULL OR e.reader_key LIKE 'u:%%' THEN 1 ELSE 0 END
                  AS authed
-      FROM {events} e
+      FROM {source} e
       JOIN {articles} a ON a.id = e.article_id
       LEFT JOIN {days} d ON d.publication_id = e.publication_id
            AND d.reader_key = e.reader_key AND d.day = {day} AND d.article_id = e.article_id
-      WHERE e.user_id IN ({user_list}) AND e.publication_id = %(publication)s
-        AND e.at >= %(since)s AND e.at < %(until)s
     ) r
     WHERE entitled = 0 AND (
       lvl = 'premium' OR (lvl = 'registered' AND authed = 0)
@@ -254,14 +274,27 @@ def simulate(*, publication_id: int, rule: SimRule, now: datetime | None = None)
         converts = conversions(since=since, until=until)
         users = sorted({user for user, _, _ in converts})
         walls_by_user: dict[int, list[datetime]] = {}
-        for chunk in range(0, len(users), 500):
-            some = users[chunk : chunk + 500]
+        if _is_pg() and users:
             cursor.execute(
-                _walls_sql(users=len(some)),
-                {**params, **{f"user{n}": user for n, user in enumerate(some)}},
+                _walls_sql(users=None),
+                {
+                    **params,
+                    "users": [user for user, _, _ in converts],
+                    "ats": [at for _, at, _ in converts],
+                },
             )
-            for user, at in cursor.fetchall():
-                walls_by_user.setdefault(int(user), []).append(_aware(at))
+            walls = cursor.fetchall()
+        else:
+            walls = []
+            for chunk in range(0, len(users), 500):
+                some = users[chunk : chunk + 500]
+                cursor.execute(
+                    _walls_sql(users=len(some)),
+                    {**params, **{f"user{n}": user for n, user in enumerate(some)}},
+                )
+                walls += cursor.fetchall()
+        for user, at in walls:
+            walls_by_user.setdefault(int(user), []).append(_aware(at))
     window = timedelta(hours=CONVERSION_HOURS)
     for kind in ("trial", "subscription"):
         converted = {

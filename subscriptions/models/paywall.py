@@ -125,6 +125,8 @@ class ReadEvent(models.Model):
             models.Index(fields=["publication", "at"], name="read_event_pub_at"),
             models.Index(fields=["article", "at"], name="read_event_article_at"),
             models.Index(fields=["reader_key", "at"], name="read_event_reader_at"),
+            # The simulator's conversions: a converting user's reads in the day before.
+            models.Index(fields=["user", "at"], name="read_event_user_at"),
         ]
 
     def __str__(self) -> str:

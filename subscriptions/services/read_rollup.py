@@ -281,6 +281,9 @@ def rebuild(*, publication_id: int, now: datetime | None = None) -> None:
         if _pg():
             cursor.execute(f"ANALYZE {t['dirty']}")
         _apply(cursor)
+        if _pg():  # the planner needs to know how large the rollup now is
+            for table in ("days", "counts", "readers"):
+                cursor.execute(f"ANALYZE {t[table]}")
         ReadRollupState.objects.update_or_create(
             publication_id=publication_id,
             defaults={"signature": signature(publication_id), "built_at": now},
