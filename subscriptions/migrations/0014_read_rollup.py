@@ -5,124 +5,212 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-class Migration(migrations.Migration):
+def schedule_rollup(apps, schema_editor):
+    """rollup_read_events runs every night at 03:40 UTC: it rebuilds the titles whose
+    overrides changed, or whose reads were loaded in bulk, since."""
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
+    crontab, _ = CrontabSchedule.objects.get_or_create(
+        minute="40",
+        hour="3",
+        day_of_month="*",
+        month_of_year="*",
+        day_of_week="*",
+        timezone="UTC",
+    )
+    PeriodicTask.objects.update_or_create(
+        name="job: rollup_read_events",
+        defaults={
+            "task": "jobs.rollup_read_events",
+            "args": "[]",
+            "crontab": crontab,
+            "interval": None,
+            "enabled": True,
+        },
+    )
 
+
+def unschedule_rollup(apps, schema_editor):
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    PeriodicTask.objects.filter(name="job: rollup_read_events").delete()
+
+
+class Migration(migrations.Migration):
     dependencies = [
-        ('articles', '0002_staff_role'),
-        ('subscriptions', '0013_history'),
+        ("django_celery_beat", "0019_alter_periodictasks_options"),
+        ("articles", "0002_staff_role"),
+        ("subscriptions", "0013_history"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReadRollupCount',
+            name="ReadRollupCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('rank_all', models.PositiveIntegerField()),
-                ('rank_ovr', models.PositiveIntegerField()),
-                ('signed_in', models.BigIntegerField(default=0)),
-                ('anonymous', models.BigIntegerField(default=0)),
-                ('subscriber', models.BigIntegerField(default=0)),
-                ('trial', models.BigIntegerField(default=0)),
-                ('complimentary', models.BigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("rank_all", models.PositiveIntegerField()),
+                ("rank_ovr", models.PositiveIntegerField()),
+                ("signed_in", models.BigIntegerField(default=0)),
+                ("anonymous", models.BigIntegerField(default=0)),
+                ("subscriber", models.BigIntegerField(default=0)),
+                ("trial", models.BigIntegerField(default=0)),
+                ("complimentary", models.BigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='ReadRollupDay',
+            name="ReadRollupDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reader_key', models.CharField(max_length=64)),
-                ('month', models.DateField()),
-                ('day', models.DateField()),
-                ('signed_in', models.PositiveIntegerField(default=0)),
-                ('anonymous', models.PositiveIntegerField(default=0)),
-                ('subscriber', models.PositiveIntegerField(default=0)),
-                ('trial', models.PositiveIntegerField(default=0)),
-                ('complimentary', models.PositiveIntegerField(default=0)),
-                ('rank_all', models.PositiveIntegerField(null=True)),
-                ('rank_ovr', models.PositiveIntegerField(null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reader_key", models.CharField(max_length=64)),
+                ("month", models.DateField()),
+                ("day", models.DateField()),
+                ("signed_in", models.PositiveIntegerField(default=0)),
+                ("anonymous", models.PositiveIntegerField(default=0)),
+                ("subscriber", models.PositiveIntegerField(default=0)),
+                ("trial", models.PositiveIntegerField(default=0)),
+                ("complimentary", models.PositiveIntegerField(default=0)),
+                ("rank_all", models.PositiveIntegerField(null=True)),
+                ("rank_ovr", models.PositiveIntegerField(null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='ReadRollupDirty',
+            name="ReadRollupDirty",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reader_key', models.CharField(max_length=64)),
-                ('month', models.DateField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reader_key", models.CharField(max_length=64)),
+                ("month", models.DateField()),
             ],
         ),
         migrations.CreateModel(
-            name='ReadRollupReader',
+            name="ReadRollupReader",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reader_key', models.CharField(max_length=64)),
-                ('last_day', models.DateField()),
-                ('premium_day', models.DateField(null=True)),
-                ('registered_day', models.DateField(null=True)),
-                ('inherit_day', models.DateField(null=True)),
-                ('inherit_anonymous_day', models.DateField(null=True)),
-                ('meter_all', models.CharField(default='', max_length=1000)),
-                ('meter_ovr', models.CharField(default='', max_length=1000)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reader_key", models.CharField(max_length=64)),
+                ("last_day", models.DateField()),
+                ("premium_day", models.DateField(null=True)),
+                ("registered_day", models.DateField(null=True)),
+                ("inherit_day", models.DateField(null=True)),
+                ("inherit_anonymous_day", models.DateField(null=True)),
+                ("meter_all", models.CharField(default="", max_length=1000)),
+                ("meter_ovr", models.CharField(default="", max_length=1000)),
             ],
         ),
         migrations.CreateModel(
-            name='ReadRollupState',
+            name="ReadRollupState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('signature', models.CharField(max_length=64)),
-                ('built_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("signature", models.CharField(max_length=64)),
+                ("built_at", models.DateTimeField()),
             ],
         ),
         migrations.AddIndex(
-            model_name='readevent',
-            index=models.Index(fields=['user', 'at'], name='read_event_user_at'),
+            model_name="readevent",
+            index=models.Index(fields=["user", "at"], name="read_event_user_at"),
         ),
         migrations.AddField(
-            model_name='readrollupcount',
-            name='article',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='articles.article'),
+            model_name="readrollupcount",
+            name="article",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="articles.article"
+            ),
         ),
         migrations.AddField(
-            model_name='readrollupcount',
-            name='publication',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='articles.publication'),
+            model_name="readrollupcount",
+            name="publication",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="articles.publication",
+            ),
         ),
         migrations.AddField(
-            model_name='readrollupday',
-            name='article',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='articles.article'),
+            model_name="readrollupday",
+            name="article",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="articles.article"
+            ),
         ),
         migrations.AddField(
-            model_name='readrollupday',
-            name='publication',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='articles.publication'),
+            model_name="readrollupday",
+            name="publication",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="articles.publication",
+            ),
         ),
         migrations.AddField(
-            model_name='readrollupdirty',
-            name='publication',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='articles.publication'),
+            model_name="readrollupdirty",
+            name="publication",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="articles.publication",
+            ),
         ),
         migrations.AddField(
-            model_name='readrollupreader',
-            name='publication',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='articles.publication'),
+            model_name="readrollupreader",
+            name="publication",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="articles.publication",
+            ),
         ),
         migrations.AddField(
-            model_name='readrollupstate',
-            name='publication',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='articles.publication'),
+            model_name="readrollupstate",
+            name="publication",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="articles.publication",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='readrollupcount',
-            constraint=models.UniqueConstraint(fields=('publication', 'day', 'article', 'rank_all', 'rank_ovr'), name='read_rollup_count_key'),
+            model_name="readrollupcount",
+            constraint=models.UniqueConstraint(
+                fields=("publication", "day", "article", "rank_all", "rank_ovr"),
+                name="read_rollup_count_key",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='readrollupday',
-            constraint=models.UniqueConstraint(fields=('publication', 'reader_key', 'month', 'day', 'article'), name='read_rollup_day_key'),
+            model_name="readrollupday",
+            constraint=models.UniqueConstraint(
+                fields=("publication", "reader_key", "month", "day", "article"),
+                name="read_rollup_day_key",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='readrollupreader',
-            constraint=models.UniqueConstraint(fields=('publication', 'reader_key'), name='read_rollup_reader_key'),
+            model_name="readrollupreader",
+            constraint=models.UniqueConstraint(
+                fields=("publication", "reader_key"), name="read_rollup_reader_key"
+            ),
         ),
+        migrations.RunPython(schedule_rollup, unschedule_rollup),
     ]

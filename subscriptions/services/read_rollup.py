@@ -82,6 +82,12 @@ def _iso(expression: str) -> str:
     return f"to_char({expression}, 'YYYY-MM-DD')" if _pg() else expression
 
 
+def _bytewise(column: str) -> str:
+    """Sort and group reader keys bytewise on PostgreSQL: its locale collation is several
+    times slower, and only equality matters here."""
+    return f'{column} COLLATE "C"' if _pg() else column
+
+
 def _lock(cursor: Any) -> None:
     if _pg():
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
@@ -154,7 +160,8 @@ def _statements() -> list[str]:
         f"""
         WITH todo AS {todo},
         ev AS (
-            SELECT e.id, e.at, e.publication_id, e.reader_key, e.article_id, d.month,
+            SELECT e.id, e.at, e.publication_id, {_bytewise("e.reader_key")} AS reader_key,
+                   e.article_id, d.month,
                    {_day("e.at")} AS day,
                    CASE WHEN e.entitlement <> '' THEN e.entitlement
                         WHEN e.reason IN ({entitled}) THEN e.reason ELSE '' END AS ent,
@@ -231,6 +238,12 @@ def _apply(cursor: Any) -> int:
     upto = cursor.fetchone()[0]
     if upto is None:
         return 0
+    if _pg():
+        # A batch is a few rows, a rebuild every reader-month of a title: without fresh
+        # statistics the planner scans whole tables for a batch.
+        cursor.execute(f"ANALYZE {ReadRollupDirty._meta.db_table}")
+        # Sorts of a rebuild in memory rather than temp files.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
     params = {"upto": upto, "cap": rank_cap()}
     for sql in _statements():
         cursor.execute(sql, params)
