@@ -161,51 +161,52 @@ def _statements() -> list[str]:
         WITH todo AS {todo},
         ev AS (
             SELECT e.id, e.at, e.publication_id, {_bytewise("e.reader_key")} AS reader_key,
-                   e.article_id, d.month,
-                   {_day("e.at")} AS day,
+                   e.article_id, d.month, {_day("e.at")} AS day,
                    CASE WHEN e.entitlement <> '' THEN e.entitlement
                         WHEN e.reason IN ({entitled}) THEN e.reason ELSE '' END AS ent,
                    CASE WHEN e.user_id IS NOT NULL OR e.reader_key LIKE 'u:%%'
-                        THEN 1 ELSE 0 END AS authed
+                        THEN 1 ELSE 0 END AS authed,
+                   CASE WHEN a.access_level IN ('inherit', 'metered') THEN 1 ELSE 0 END
+                       AS on_all,
+                   CASE WHEN a.access_level = 'metered' THEN 1 ELSE 0 END AS on_ovr
             FROM todo d JOIN {t["events"]} e ON e.publication_id = d.publication_id
                  AND e.reader_key = d.reader_key
                  AND e.at >= d.month AND e.at < {_next_month("d.month")}
+            JOIN {t["articles"]} a ON a.id = e.article_id
         ),
-        firsts AS (
-            SELECT publication_id, reader_key, month, article_id, at, id,
-                   ROW_NUMBER() OVER (PARTITION BY publication_id, reader_key, month, article_id
-                                      ORDER BY at, id) AS nth
-            FROM ev WHERE ent = ''
+        -- Each read carries its article's first unentitled read of the month: time, then id.
+        first_at AS (
+            SELECT ev.*, MIN(CASE WHEN ent = '' THEN at END) OVER (
+                PARTITION BY publication_id, reader_key, month, article_id) AS fa
+            FROM ev
         ),
-        sets AS (
-            SELECT f.*,
-                   CASE WHEN a.access_level IN ('inherit', 'metered') THEN 1 ELSE 0 END AS on_all,
-                   CASE WHEN a.access_level = 'metered' THEN 1 ELSE 0 END AS on_ovr
-            FROM firsts f JOIN {t["articles"]} a ON a.id = f.article_id WHERE f.nth = 1
+        first_read AS (
+            SELECT first_at.*, MIN(CASE WHEN ent = '' AND at = fa THEN id END) OVER (
+                PARTITION BY publication_id, reader_key, month, article_id) AS fi
+            FROM first_at
         ),
-        ranks AS (
-            SELECT publication_id, reader_key, month, article_id,
-                   CASE WHEN on_all = 1 THEN ROW_NUMBER() OVER (
-                       PARTITION BY publication_id, reader_key, month, on_all
-                       ORDER BY at, id) END AS rank_all,
-                   CASE WHEN on_ovr = 1 THEN ROW_NUMBER() OVER (
-                       PARTITION BY publication_id, reader_key, month, on_ovr
-                       ORDER BY at, id) END AS rank_ovr
-            FROM sets
+        -- The article's place on each meter: dense, as all its reads share (fa, fi).
+        ranked AS (
+            SELECT first_read.*,
+                   CASE WHEN on_all = 1 AND fa IS NOT NULL THEN DENSE_RANK() OVER (
+                       PARTITION BY publication_id, reader_key, month, on_all, fa IS NULL
+                       ORDER BY fa, fi) END AS rank_all,
+                   CASE WHEN on_ovr = 1 AND fa IS NOT NULL THEN DENSE_RANK() OVER (
+                       PARTITION BY publication_id, reader_key, month, on_ovr, fa IS NULL
+                       ORDER BY fa, fi) END AS rank_ovr
+            FROM first_read
         )
         INSERT INTO {t["days"]} (publication_id, reader_key, month, day, article_id,
                                 {", ".join(COUNTS)}, rank_all, rank_ovr)
-        SELECT ev.publication_id, ev.reader_key, ev.month, ev.day, ev.article_id,
-               SUM(CASE WHEN ev.ent = '' AND ev.authed = 1 THEN 1 ELSE 0 END),
-               SUM(CASE WHEN ev.ent = '' AND ev.authed = 0 THEN 1 ELSE 0 END),
-               SUM(CASE WHEN ev.ent = 'subscriber' THEN 1 ELSE 0 END),
-               SUM(CASE WHEN ev.ent = 'trial' THEN 1 ELSE 0 END),
-               SUM(CASE WHEN ev.ent = 'complimentary' THEN 1 ELSE 0 END),
-               MAX(k.rank_all), MAX(k.rank_ovr)
-        FROM ev LEFT JOIN ranks k ON k.publication_id = ev.publication_id
-             AND k.reader_key = ev.reader_key AND k.month = ev.month
-             AND k.article_id = ev.article_id
-        GROUP BY ev.publication_id, ev.reader_key, ev.month, ev.day, ev.article_id
+        SELECT publication_id, reader_key, month, day, article_id,
+               SUM(CASE WHEN ent = '' AND authed = 1 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN ent = '' AND authed = 0 THEN 1 ELSE 0 END),
+               SUM(CASE WHEN ent = 'subscriber' THEN 1 ELSE 0 END),
+               SUM(CASE WHEN ent = 'trial' THEN 1 ELSE 0 END),
+               SUM(CASE WHEN ent = 'complimentary' THEN 1 ELSE 0 END),
+               MAX(rank_all), MAX(rank_ovr)
+        FROM ranked
+        GROUP BY publication_id, reader_key, month, day, article_id
         """,
         counts(""),
         f"DELETE FROM {t['counts']} WHERE "
