@@ -1,22 +1,26 @@
 """The rule simulator: what a rule would have done to a title's last 30 days of reads.
 
-Each recorded read of the title is decided again under the rule, with `decide()`'s table
-written as one SQL statement (tests/publishers/test_simulator.py checks it against a
-replay that calls `decide()` on every event):
+Each recorded read of the title (today, UTC, and the 29 days before) is decided again
+under the rule following `decide()`'s table (tests/publishers/test_simulator.py checks it
+against a replay that calls `decide()` on every event):
 
 - the level is the article's own override, else the rule's level;
 - `free` grants; an entitled reader (the entitlement recorded with the read) is granted
   as `subscriber`/`trial`/`complimentary`; `registered` grants signed-in readers and
   walls the rest with `registration_required`; `premium` walls with `subscribers_only`;
-- `metered`: per reader and calendar-month window, the reader's distinct articles are
-  ranked by their first read (time, then event id: ids follow time, as events are
-  appended when they happen); the k-th is counted and granted when
+- `metered`: per reader and calendar month, the reader's distinct articles are ranked by
+  their first unentitled read (time, then event id); the k-th is counted and granted when
   k <= min(site limit, the rule's cap), re-reads of a counted article are free, and every
   read of an article that was not counted is `meter_exhausted`.
 
-Model limits (documented in docs/publishers.md): the meter starts empty at the start of
-the 30 days and counts only this title's reads (reads of other titles are not replayed),
-and the current article overrides apply to the whole period.
+Nothing here reads the raw events but the converting users' last day before their
+conversion: the read rollup (subscriptions.services.read_rollup) holds the reads per day,
+article and meter rank, and one row per reader with the last day of each kind of read a
+rule may wall. A simulation is three small queries over it.
+
+Model limits (documented in docs/publishers.md): the meter counts only this title's reads,
+from the start of each calendar month; the current article overrides apply to the whole
+period; reads are never dated after today.
 
 Conversions: readers (signed in at the time of the read) who started a trial or a paid
 subscription within 24 h after a wall this rule shows them on this title.

@@ -150,6 +150,9 @@ class ReadRollupDirty(models.Model):
     reader_key = models.CharField(max_length=64)
     month = models.DateField()
 
+    def __str__(self) -> str:
+        return f"{self.publication_id} {self.reader_key} {self.month:%Y-%m}"
+
 
 class ReadRollupDay(models.Model):
     """One reader's reads of one article on one day (UTC), split by how the reader could
@@ -182,6 +185,9 @@ class ReadRollupDay(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.publication_id} {self.reader_key} {self.day} {self.article_id}"
+
 
 class ReadRollupCount(models.Model):
     """ReadRollupDay summed over readers: reads per day, article and meter rank (capped at
@@ -207,6 +213,9 @@ class ReadRollupCount(models.Model):
                 name="read_rollup_count_key",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.publication_id} {self.day} {self.article_id} {self.rank_all}/{self.rank_ovr}"
 
 
 class ReadRollupReader(models.Model):
@@ -235,6 +244,9 @@ class ReadRollupReader(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.publication_id} {self.reader_key}"
+
 
 class ReadRollupState(models.Model):
     """A title whose rollup is complete, and what it was built with (the article overrides
@@ -245,3 +257,6 @@ class ReadRollupState(models.Model):
     )
     signature = models.CharField(max_length=64)
     built_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.publication_id} built {self.built_at:%Y-%m-%d %H:%M}"

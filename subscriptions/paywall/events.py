@@ -81,7 +81,7 @@ def _write(events: list[dict[str, Any]]) -> int:
         ReadEvent.objects.bulk_create([ReadEvent(**e) for e in events], batch_size=1000)
         read_rollup.mark_dirty(events)
         if settings.READ_EVENTS_SINK != "direct":
-            read_rollup.apply_pending()
+            read_rollup.apply_pending(wait=False)
     return len(events)
 
 

@@ -213,7 +213,6 @@ def prune_meter(*, now: datetime | None = None, chunk_size: int | None = None) -
 
 def flush_read_events(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
     from ..paywall import events
-
     from . import read_rollup
 
     written = events.flush()
@@ -221,9 +220,7 @@ def flush_read_events(*, now: datetime | None = None, chunk_size: int | None = N
     return JobResult("flush_read_events", written, {})
 
 
-def rollup_read_events(
-    *, now: datetime | None = None, chunk_size: int | None = None
-) -> JobResult:
+def rollup_read_events(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
     """Bring the read rollup up to date: apply pending batches, rebuild changed titles."""
     from . import read_rollup
 

@@ -88,9 +88,16 @@ def _bytewise(column: str) -> str:
     return f'{column} COLLATE "C"' if _pg() else column
 
 
-def _lock(cursor: Any) -> None:
-    if _pg():
+def _lock(cursor: Any, *, wait: bool = True) -> bool:
+    """One rollup writer at a time (SQLite has one writer anyway). Without `wait`, False
+    when another holds the lock."""
+    if not _pg():
+        return True
+    if wait:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        return True
+    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
+    return bool(cursor.fetchone()[0])
 
 
 def _tables() -> dict[str, str]:
@@ -111,7 +118,10 @@ def _statements() -> list[str]:
     t = _tables()
     entitled = ", ".join(f"'{r}'" for r in ENTITLED)
     # The reader-months to recompute: every dirty row up to the id read under the lock.
-    todo = f"(SELECT DISTINCT publication_id, reader_key, month FROM {t['dirty']} WHERE id <= %(upto)s)"
+    todo = (
+        f"(SELECT DISTINCT publication_id, reader_key, month FROM {t['dirty']}"
+        " WHERE id <= %(upto)s)"
+    )
     in_todo = (
         f"EXISTS (SELECT 1 FROM {t['dirty']} x WHERE x.id <= %(upto)s"
         " AND x.publication_id = r.publication_id AND x.reader_key = r.reader_key"
@@ -251,11 +261,15 @@ def _apply(cursor: Any) -> int:
     return int(upto)
 
 
-def apply_pending() -> None:
-    """Fold every recorded batch into the rollup."""
+def apply_pending(*, wait: bool = True) -> bool:
+    """Fold every recorded batch into the rollup. Without `wait` (the write path), give up
+    at once when a rebuild or another fold holds the lock: the batch stays recorded for
+    the next fold, and a flush is never held up (nor killed by its time limit)."""
     with transaction.atomic(), connection.cursor() as cursor:
-        _lock(cursor)
+        if not _lock(cursor, wait=wait):
+            return False
         _apply(cursor)
+    return True
 
 
 def signature(publication_id: int) -> str:
@@ -278,11 +292,9 @@ def rebuild(*, publication_id: int, now: datetime | None = None) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         _lock(cursor)
         for table in ("days", "counts", "readers"):
-            cursor.execute(
-                f"DELETE FROM {t[table]} WHERE publication_id = %s", [publication_id]
-            )
+            cursor.execute(f"DELETE FROM {t[table]} WHERE publication_id = %s", [publication_id])
         month = (
-            f"date_trunc('month', e.at AT TIME ZONE 'UTC')::date"
+            "date_trunc('month', e.at AT TIME ZONE 'UTC')::date"
             if _pg()
             else "date(e.at, 'start of month')"
         )

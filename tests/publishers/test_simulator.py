@@ -22,10 +22,10 @@ from subscriptions.models import (
     ReadRollupState,
     Subscription,
 )
-from subscriptions.paywall import events as read_events
-from subscriptions.services import jobs, read_rollup
 from subscriptions.paywall import Meter, Reader, Rule, decide
+from subscriptions.paywall import events as read_events
 from subscriptions.paywall.levels import WALL_REASONS
+from subscriptions.services import jobs, read_rollup
 from tests.factories import ArticleFactory, PublicationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -404,3 +404,48 @@ def test_the_period_is_today_and_the_29_days_before():
     since, until = simulator.period(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
     assert since == datetime(2026, 2, 9, tzinfo=UTC)
     assert until == datetime(2026, 3, 11, tzinfo=UTC)
+
+
+def test_a_write_does_not_wait_while_the_rollup_is_busy(settings):
+    """A flush never blocks on a rebuild (its time limit would kill it mid-write): it
+    leaves its batch recorded, and the next fold (here the simulator's) takes it."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the rollup lock is PostgreSQL's; SQLite has one writer anyway")
+    settings.READ_EVENTS_SINK = "memory"
+    title = PublicationFactory()
+    article = ArticleFactory(publication=title)
+    ReadRollupState.objects.create(
+        publication=title, signature=read_rollup.signature(title.pk), built_at=NOW
+    )
+    other = connection.copy()
+    try:
+        with other.cursor() as cursor:  # a rebuild in another process
+            cursor.execute("SELECT pg_advisory_lock(%s)", [read_rollup.LOCK_KEY])
+        read_events.record(
+            {
+                "at": NOW - timedelta(hours=1),
+                "reader_key": "a:busy",
+                "user_id": None,
+                "article_id": article.pk,
+                "publication_id": title.pk,
+                "granted": True,
+                "reason": "metered",
+                "level": "metered",
+                "entitlement": "",
+            }
+        )
+        read_events.flush()
+        assert ReadEvent.objects.filter(publication_id=title.pk).count() == 1
+        assert ReadRollupDirty.objects.filter(publication_id=title.pk).exists()
+        assert not ReadRollupDay.objects.filter(publication_id=title.pk).exists()
+    finally:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [read_rollup.LOCK_KEY])
+        other.close()
+    outcome = simulator.simulate(
+        publication_id=title.pk, rule=simulator.SimRule("metered", None), now=NOW
+    )
+    assert (outcome.reads, outcome.granted, outcome.readers) == (1, 1, 1)
+    assert not ReadRollupDirty.objects.exists()
