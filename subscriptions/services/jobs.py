@@ -212,11 +212,10 @@ def prune_meter(*, now: datetime | None = None, chunk_size: int | None = None) -
 
 
 def flush_read_events(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
-    from ..paywall import events
-    from . import read_rollup
+    from ..paywall import events, rollup
 
     written = events.flush()
-    read_rollup.apply_pending()  # the direct sink records events one view at a time
+    rollup.apply_pending()  # the direct sink records events one view at a time
     return JobResult("flush_read_events", written, {})
 
 
