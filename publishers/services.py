@@ -20,6 +20,7 @@ from articles.services import article_access_set
 from config.exceptions import ApplicationError
 from subscriptions import paywall
 from subscriptions.models import AuditEntry, RuleScope
+from subscriptions.services import read_rollup
 from subscriptions.vocabulary import AuditAction, AuditSource
 
 from .models import Invitation, RuleDraft, RuleVersion
@@ -285,6 +286,7 @@ def article_override_set(
             article_ids=[pk for pk, _, _ in owned], access_level=access_level
         )
         if changed:
+            read_rollup.rebuild_soon()  # the simulator's meter ranks depend on overrides
             audit(
                 publisher=publisher,
                 actor=actor,

@@ -24,8 +24,9 @@ from django.utils import timezone
 
 from ..models import ReadEvent, ReadRollupDirty, ReadRollupState
 from ..paywall.rollup import LOCK_KEY, apply_pending, fold, is_pg, lock, rank_cap, tables
+from . import dispatch
 
-__all__ = ["LOCK_KEY", "apply_pending", "ensure_current", "rebuild", "signature"]
+__all__ = ["LOCK_KEY", "apply_pending", "ensure_current", "rebuild", "rebuild_soon", "signature"]
 
 
 def signature(publication_id: int) -> str:
@@ -80,6 +81,12 @@ def ensure_current(*, publication_id: int) -> None:
     state = ReadRollupState.objects.filter(publication_id=publication_id).first()
     if state is None or state.signature != signature(publication_id):
         rebuild(publication_id=publication_id)
+
+
+def rebuild_soon() -> None:
+    """After article overrides change: rebuild the changed titles in the background (the
+    rollup job, once this transaction commits), so the next simulation need not."""
+    dispatch.after_commit("jobs.rollup_read_events", robust=True)
 
 
 def rollup_stale_titles() -> dict[str, int]:

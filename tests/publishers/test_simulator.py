@@ -449,3 +449,26 @@ def test_a_write_does_not_wait_while_the_rollup_is_busy(settings):
     )
     assert (outcome.reads, outcome.granted, outcome.readers) == (1, 1, 1)
     assert not ReadRollupDirty.objects.exists()
+
+
+def test_an_override_set_in_the_portal_rebuilds_the_title_in_the_background(
+    settings, django_capture_on_commit_callbacks
+):
+    from publishers.services import article_override_set
+
+    settings.METER_FREE_ARTICLES = 4
+    title, _ = history(9)
+    jobs.run("rollup_read_events")
+    built = ReadRollupState.objects.get(publication_id=title.pk).signature
+    inheriting = Article.objects.filter(publication=title, access_level="inherit")
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = article_override_set(
+            actor=UserFactory(),
+            publisher=title.publisher,
+            article_ids=list(inheriting.values_list("pk", flat=True)[:2]),
+            access_level="premium",
+        )
+    assert changed == 2
+    state = ReadRollupState.objects.get(publication_id=title.pk)
+    assert state.signature == read_rollup.signature(title.pk) != built  # no simulation yet
+    assert_agrees(title, NOW)
