@@ -197,10 +197,11 @@ def simulation(*, publication: Publication, own: dict[str, Any]) -> dict[str, An
             preview_paragraphs=values["preview_paragraphs"],
         )
         outcomes[name] = simulator.simulate(publication_id=publication.pk, rule=rule, now=now)
+    since, until = simulator.period(now)
     return {
         "publication": {"slug": publication.slug, "name": publication.name},
-        "since": now - timedelta(days=simulator.WINDOW_DAYS),
-        "until": now,
+        "since": since,
+        "until": until,
         "live_rule": live_values,
         "proposed_rule": proposed_values,
         "live": outcomes["live"].as_dict(),

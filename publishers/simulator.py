@@ -1,22 +1,26 @@
 """The rule simulator: what a rule would have done to a title's last 30 days of reads.
 
-Each recorded read of the title is decided again under the rule, with `decide()`'s table
-written as one SQL statement (tests/publishers/test_simulator.py checks it against a
-replay that calls `decide()` on every event):
+Each recorded read of the title (today, UTC, and the 29 days before) is decided again
+under the rule following `decide()`'s table (tests/publishers/test_simulator.py checks it
+against a replay that calls `decide()` on every event):
 
 - the level is the article's own override, else the rule's level;
 - `free` grants; an entitled reader (the entitlement recorded with the read) is granted
   as `subscriber`/`trial`/`complimentary`; `registered` grants signed-in readers and
   walls the rest with `registration_required`; `premium` walls with `subscribers_only`;
-- `metered`: per reader and calendar-month window, the reader's distinct articles are
-  ranked by their first read (time, then event id: ids follow time, as events are
-  appended when they happen); the k-th is counted and granted when
+- `metered`: per reader and calendar month, the reader's distinct articles are ranked by
+  their first unentitled read (time, then event id); the k-th is counted and granted when
   k <= min(site limit, the rule's cap), re-reads of a counted article are free, and every
   read of an article that was not counted is `meter_exhausted`.
 
-Model limits (documented in docs/publishers.md): the meter starts empty at the start of
-the 30 days and counts only this title's reads (reads of other titles are not replayed),
-and the current article overrides apply to the whole period.
+Nothing here reads the raw events but the converting users' last day before their
+conversion: the read rollup (subscriptions.services.read_rollup) holds the reads per day,
+article and meter rank, and one row per reader with the last day of each kind of read a
+rule may wall. A simulation is three small queries over it.
+
+Model limits (documented in docs/publishers.md): the meter counts only this title's reads,
+from the start of each calendar month; the current article overrides apply to the whole
+period; reads are never dated after today.
 
 Conversions: readers (signed in at the time of the read) who started a trial or a paid
 subscription within 24 h after a wall this rule shows them on this title.
@@ -30,10 +34,18 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
-from subscriptions.models import AuditEntry, ReadEvent, Subscription
+from subscriptions.models import (
+    AuditEntry,
+    ReadEvent,
+    ReadRollupCount,
+    ReadRollupDay,
+    ReadRollupReader,
+    Subscription,
+)
+from subscriptions.services import read_rollup
 
 WINDOW_DAYS = 30
 CONVERSION_HOURS = 24
@@ -79,108 +91,125 @@ class Outcome:
         }
 
 
-def _binary(column: str) -> str:
-    """Group and sort reader keys bytewise: PostgreSQL's locale collation is several times
-    slower and only equality matters here."""
-    return f'{column} COLLATE "C"' if connection.vendor == "postgresql" else column
+def period(now: datetime) -> tuple[datetime, datetime]:
+    """The 30 days replayed: today (UTC) and the 29 days before it, whole days."""
+    today = now.astimezone(UTC).date()
+    first = today - timedelta(days=WINDOW_DAYS - 1)
+    since = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    return since, datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=1)
 
 
-def month_starts(since: datetime, until: datetime) -> list[datetime]:
-    """The calendar-month boundaries inside (since, until]: at most two for 30 days."""
-    starts: list[datetime] = []
-    cursor = since.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    while True:
-        cursor = (cursor + timedelta(days=32)).replace(day=1)
-        if cursor > until:
-            return starts
-        starts.append(cursor)
+def _is_pg() -> bool:
+    return connection.vendor == "postgresql"
 
 
-def _sql(*, boundaries: int) -> str:
-    events = ReadEvent._meta.db_table
+def _level() -> str:
+    return "CASE WHEN a.access_level <> 'inherit' THEN a.access_level ELSE %(level)s END"
+
+
+def _counts_sql() -> str:
+    """Reads per reason under the rule, from the per-day, per-article rollup."""
+    counts = ReadRollupCount._meta.db_table
     articles = apps.get_model("articles", "Article")._meta.db_table
-    subscriptions = Subscription._meta.db_table
-    audit = AuditEntry._meta.db_table
-    entitled = ", ".join(f"'{r}'" for r in ENTITLED)
-    walls = ", ".join(f"'{r}'" for r in WALLS)
-    # The meter's window: how many month boundaries precede the read.
-    window = " + ".join(
-        [f"CASE WHEN e.at >= %(month{n})s THEN 1 ELSE 0 END" for n in range(boundaries)] or ["0"]
-    )
-    reader = _binary("reader_key")
+    unentitled = "(c.signed_in + c.anonymous)"
     return f"""
-    WITH converted AS (
-        SELECT user_id AS id FROM {subscriptions}
-        WHERE user_id IS NOT NULL AND trial_started_at >= %(since)s
-          AND trial_started_at < %(until)s
-        UNION
-        SELECT s.user_id FROM {audit} a JOIN {subscriptions} s ON s.id = a.subscription_id
-        WHERE s.user_id IS NOT NULL AND a.to_status = 'active'
-          AND a.from_status NOT IN ('active', 'past_due')
-          AND a.at >= %(since)s AND a.at < %(until)s
-    ),
-    ev AS (
-        SELECT *, (lvl = 'metered' AND ent IS NULL) AS on_meter FROM (
-        SELECT e.id, e.at, e.reader_key, e.user_id, e.article_id, {window} AS win,
-               CASE WHEN e.entitlement <> '' THEN e.entitlement
-                    WHEN e.reason IN ({entitled}) THEN e.reason END AS ent,
-               CASE WHEN a.access_level <> 'inherit' THEN a.access_level
-                    ELSE %(level)s END AS lvl,
-               (e.user_id IS NOT NULL OR e.reader_key LIKE 'u:%%') AS authed
-        FROM {events} e JOIN {articles} a ON a.id = e.article_id
-        WHERE e.publication_id = %(publication)s AND e.at >= %(since)s AND e.at < %(until)s
-        ) read
-    ),
-    metered AS (
-        -- One row per reader, window and article on the meter: its first read and reads.
-        SELECT {reader} AS reader_key, win, article_id,
-               MIN(at) AS first_at, MIN(id) AS first_id, COUNT(*) AS n
-        FROM ev WHERE on_meter
-        GROUP BY {reader}, win, article_id
-    ),
-    counted AS (
-        -- The k-th article a reader opens in a window is counted while k <= the limit.
-        SELECT reader_key, win, article_id, n,
-               ROW_NUMBER() OVER (PARTITION BY reader_key, win ORDER BY first_at, first_id)
-                   <= %(limit)s AS ok
-        FROM metered
-    ),
-    other AS (
-        SELECT {reader} AS reader_key, user_id, at,
-          CASE
-            WHEN lvl = 'free' THEN 'free'
-            WHEN ent IS NOT NULL THEN ent
-            WHEN lvl = 'registered' THEN
-                CASE WHEN authed THEN 'registered' ELSE 'registration_required' END
-            ELSE 'subscribers_only'
-          END AS reason
-        FROM ev WHERE NOT on_meter
-    ),
-    by_reader AS (
-        SELECT reader_key, reason, SUM(n) AS n FROM (
-            SELECT reader_key, CASE WHEN ok THEN 'metered' ELSE 'meter_exhausted' END
-                       AS reason, n
-            FROM counted
-            UNION ALL
-            SELECT reader_key, reason, 1 FROM other
-        ) decided GROUP BY reader_key, reason
-    )
-    SELECT 'wall', NULL, user_id, at FROM other
-        WHERE reason IN ({walls}) AND user_id IN (SELECT id FROM converted)
-    UNION ALL
-    SELECT 'wall', NULL, ev.user_id, ev.at FROM ev JOIN counted c
-        ON {_binary("ev.reader_key")} = c.reader_key AND c.win = ev.win
-           AND c.article_id = ev.article_id
-        WHERE NOT c.ok AND ev.on_meter
-          AND ev.user_id IN (SELECT id FROM converted)
-    UNION ALL
-    SELECT 'reason', reason, SUM(n), NULL FROM by_reader GROUP BY reason
-    UNION ALL
-    SELECT 'readers', NULL, COUNT(*), NULL FROM (
-        SELECT reader_key FROM by_reader GROUP BY reader_key) r
-    UNION ALL
-    SELECT 'walled', NULL, COUNT(*), NULL FROM (
-        SELECT reader_key FROM by_reader WHERE reason IN ({walls}) GROUP BY reader_key) w
+    SELECT
+      SUM(CASE WHEN lvl = 'free' THEN {unentitled} + c.subscriber + c.trial + c.complimentary
+          ELSE 0 END),
+      SUM(CASE WHEN lvl <> 'free' THEN c.subscriber ELSE 0 END),
+      SUM(CASE WHEN lvl <> 'free' THEN c.trial ELSE 0 END),
+      SUM(CASE WHEN lvl <> 'free' THEN c.complimentary ELSE 0 END),
+      SUM(CASE WHEN lvl = 'registered' THEN c.signed_in ELSE 0 END),
+      SUM(CASE WHEN lvl = 'registered' THEN c.anonymous ELSE 0 END),
+      SUM(CASE WHEN lvl = 'premium' THEN {unentitled} ELSE 0 END),
+      SUM(CASE WHEN lvl = 'metered' AND rank <= %(limit)s THEN {unentitled} ELSE 0 END),
+      SUM(CASE WHEN lvl = 'metered' AND rank > %(limit)s THEN {unentitled} ELSE 0 END)
+    FROM (
+      SELECT c.*, {_level()} AS lvl,
+             CASE WHEN %(level)s = 'metered' THEN c.rank_all ELSE c.rank_ovr END AS rank
+      FROM {counts} c JOIN {articles} a ON a.id = c.article_id
+      WHERE c.publication_id = %(publication)s AND c.day >= %(first)s AND c.day < %(end)s
+    ) c
+    """
+
+
+COUNT_REASONS = (
+    "free",
+    "subscriber",
+    "trial",
+    "complimentary",
+    "registered",
+    "registration_required",
+    "subscribers_only",
+    "metered",
+    "meter_exhausted",
+)
+
+
+def _readers_sql(level: str) -> str:
+    """Readers, and readers some read of whom the rule walls, from one row per reader."""
+    readers = ReadRollupReader._meta.db_table
+    walls = ["premium_day >= %(first)s", "registered_day >= %(first)s"]
+    if level == "premium":
+        walls.append("inherit_day >= %(first)s")
+    elif level == "registered":
+        walls.append("inherit_anonymous_day >= %(first)s")
+    meter = "meter_all" if level == "metered" else "meter_ovr"
+    # The last day of a read ranked above the limit, as text (see ReadRollupReader).
+    walls.append(f"substr({meter}, %(offset)s, 10) >= %(first_text)s")
+    return f"""
+    SELECT COUNT(*), SUM(CASE WHEN {" OR ".join(walls)} THEN 1 ELSE 0 END)
+    FROM {readers}
+    WHERE publication_id = %(publication)s AND last_day >= %(first)s
+    """
+
+
+def _walls_sql(*, users: int | None) -> str:
+    """The walls the rule shows converting readers in the period, with their time.
+
+    On PostgreSQL only the reads in the 24 hours before one of the user's conversions
+    (`%(users)s`, `%(ats)s`: parallel arrays) are decided; on SQLite, every read in the
+    period of `users` users (`%(user0)s` ...)."""
+    events = ReadEvent._meta.db_table
+    days = ReadRollupDay._meta.db_table
+    articles = apps.get_model("articles", "Article")._meta.db_table
+    entitled = ", ".join(f"'{r}'" for r in ENTITLED)
+    if users is None:
+        day = "(e.at AT TIME ZONE 'UTC')::date"
+        source = f"""(
+          SELECT DISTINCT e.* FROM unnest(%(users)s::bigint[], %(ats)s::timestamptz[])
+              AS c(user_id, at)
+          CROSS JOIN LATERAL (
+              SELECT * FROM {events} x WHERE x.user_id = c.user_id
+                AND x.at >= c.at - interval '{CONVERSION_HOURS} hours' AND x.at < c.at
+                AND x.publication_id = %(publication)s AND x.at >= %(since)s
+                AND x.at < %(until)s
+              OFFSET 0  -- keep it a loop over the conversions, each an index scan
+          ) e
+        )"""
+    else:
+        day = "date(e.at)"
+        user_list = ", ".join(f"%(user{n})s" for n in range(users))
+        source = f"""(
+          SELECT * FROM {events} WHERE user_id IN ({user_list})
+            AND publication_id = %(publication)s AND at >= %(since)s AND at < %(until)s
+        )"""
+    return f"""
+    SELECT user_id, at FROM (
+      SELECT e.user_id, e.at, {_level()} AS lvl,
+             CASE WHEN %(level)s = 'metered' THEN d.rank_all ELSE d.rank_ovr END AS rank,
+             CASE WHEN e.entitlement <> '' OR e.reason IN ({entitled}) THEN 1 ELSE 0 END
+                 AS entitled,
+             CASE WHEN e.user_id IS NOT NULL OR e.reader_key LIKE 'u:%%' THEN 1 ELSE 0 END
+                 AS authed
+      FROM {source} e
+      JOIN {articles} a ON a.id = e.article_id
+      LEFT JOIN {days} d ON d.publication_id = e.publication_id
+           AND d.reader_key = e.reader_key AND d.day = {day} AND d.article_id = e.article_id
+    ) r
+    WHERE entitled = 0 AND (
+      lvl = 'premium' OR (lvl = 'registered' AND authed = 0)
+      OR (lvl = 'metered' AND rank > %(limit)s))
     """
 
 
@@ -212,49 +241,65 @@ def conversions(
 
 
 def simulate(*, publication_id: int, rule: SimRule, now: datetime | None = None) -> Outcome:
-    """Decide every read of the title in the last 30 days again under `rule`."""
+    """Decide every read of the title in the last 30 days again under `rule`, from the
+    read rollup (brought up to date first)."""
     now = now or timezone.now()
-    since = now - timedelta(days=WINDOW_DAYS)
+    since, until = period(now)
     limit = settings.METER_FREE_ARTICLES
     if rule.free_articles_cap is not None:
         limit = min(limit, rule.free_articles_cap)
-    boundaries = month_starts(since, now)
-    sql = _sql(boundaries=len(boundaries))
+    read_rollup.ensure_current(publication_id=publication_id)
     params: dict[str, Any] = {
         "level": rule.level,
         "publication": publication_id,
+        "first": since.date(),
+        "first_text": since.date().isoformat(),
+        "end": until.date(),
         "since": since,
-        "until": now,
+        "until": until,
         "limit": limit,
-        **{f"month{n}": start for n, start in enumerate(boundaries)},
+        "offset": 10 * limit + 1,
     }
     outcome = Outcome()
-    walls_by_user: dict[int, list[datetime]] = {}
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Sort and hash the grouped reads in memory rather than in temp files.
-            cursor.execute("SET LOCAL work_mem = '64MB'")
-            # Row counts of the intermediate results are unknown to the planner; a nested
-            # loop over two of them is quadratic, hashing them is linear.
-            cursor.execute("SET LOCAL enable_nestloop = off")
-        cursor.execute(sql, params)
-        for kind, reason, number, at in cursor.fetchall():
-            count = int(number)
-            if kind == "reason":
-                outcome.reads += count
-                if reason in WALLS:
-                    outcome.walls[reason] = count
-                else:
-                    outcome.granted += count
-                    outcome.granted_by_reason[reason] = count
-            elif kind == "readers":
-                outcome.readers = count
-            elif kind == "walled":
-                outcome.readers_walled = count
-            else:
-                walls_by_user.setdefault(int(count), []).append(_aware(at))
+    with connection.cursor() as cursor:
+        cursor.execute(_counts_sql(), params)
+        row = cursor.fetchone()
+        for reason, number in zip(COUNT_REASONS, row, strict=True):
+            count = int(number or 0)
+            outcome.reads += count
+            if reason in WALLS:
+                outcome.walls[reason] += count
+            elif count:
+                outcome.granted += count
+                outcome.granted_by_reason[reason] = count
+        cursor.execute(_readers_sql(rule.level), params)
+        readers, walled = cursor.fetchone()
+        outcome.readers, outcome.readers_walled = int(readers or 0), int(walled or 0)
+        converts = conversions(since=since, until=until)
+        users = sorted({user for user, _, _ in converts})
+        walls_by_user: dict[int, list[datetime]] = {}
+        if _is_pg() and users:
+            cursor.execute(
+                _walls_sql(users=None),
+                {
+                    **params,
+                    "users": [user for user, _, _ in converts],
+                    "ats": [at for _, at, _ in converts],
+                },
+            )
+            walls = cursor.fetchall()
+        else:
+            walls = []
+            for chunk in range(0, len(users), 500):
+                some = users[chunk : chunk + 500]
+                cursor.execute(
+                    _walls_sql(users=len(some)),
+                    {**params, **{f"user{n}": user for n, user in enumerate(some)}},
+                )
+                walls += cursor.fetchall()
+        for user, at in walls:
+            walls_by_user.setdefault(int(user), []).append(_aware(at))
     window = timedelta(hours=CONVERSION_HOURS)
-    converts = conversions(since=since, until=now, user_ids=sorted(walls_by_user))
     for kind in ("trial", "subscription"):
         converted = {
             user

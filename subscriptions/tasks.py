@@ -43,6 +43,7 @@ JOB_LIMITS = {
     "reconcile_stripe": JobLimits(soft=3300, hard=3480, retries=5),  # nightly
     "publisher_statements": JobLimits(soft=1800, hard=1920, retries=5),  # monthly
     "snapshot_metrics": JobLimits(soft=1800, hard=1920, retries=5),  # nightly
+    "rollup_read_events": JobLimits(soft=3000, hard=3240, retries=3),  # nightly
 }
 
 

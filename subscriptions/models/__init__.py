@@ -9,7 +9,17 @@ from .billing import (
 )
 from .history import JobRun, MetricSnapshot, MrrChange, StaffAction
 from .notifications import Notification, NotificationStatus
-from .paywall import AccessRule, MeterEntry, ReadEvent, RuleScope
+from .paywall import (
+    AccessRule,
+    MeterEntry,
+    ReadEvent,
+    ReadRollupCount,
+    ReadRollupDay,
+    ReadRollupDirty,
+    ReadRollupReader,
+    ReadRollupState,
+    RuleScope,
+)
 from .plans import Plan, PlanInterval
 from .statements import Payment, PublisherStatement
 from .subscription import Subscription, SubscriptionQuerySet
@@ -34,6 +44,11 @@ __all__ = [
     "PlanInterval",
     "PublisherStatement",
     "ReadEvent",
+    "ReadRollupCount",
+    "ReadRollupDay",
+    "ReadRollupDirty",
+    "ReadRollupReader",
+    "ReadRollupState",
     "RuleScope",
     "StaffAction",
     "StripeEvent",

@@ -126,8 +126,138 @@ class ReadEvent(models.Model):
             models.Index(fields=["publication", "at"], name="read_event_pub_at"),
             models.Index(fields=["article", "at"], name="read_event_article_at"),
             models.Index(fields=["reader_key", "at"], name="read_event_reader_at"),
+            # The simulator's conversions: a converting user's reads in the day before.
+            models.Index(fields=["user", "at"], name="read_event_user_at"),
         ]
 
     def __str__(self) -> str:
         verdict = "read" if self.granted else "wall"
         return f"{self.at:%Y-%m-%d %H:%M} {self.reader_key} {verdict} {self.article_id}"
+
+
+# The read rollup: what the rule simulator (publishers/simulator.py) reads instead of the
+# raw events. Kept up to date by subscriptions.services.read_rollup in the same batch that
+# writes the events; rebuilt for a title when its article overrides change.
+
+
+class ReadRollupDirty(models.Model):
+    """A reader's month of a title whose rollup must be recomputed from its read events:
+    written with the events, consumed by `read_rollup.apply_pending()`. Duplicates are
+    fine (no unique key, so a concurrent writer never loses its row)."""
+
+    publication = models.ForeignKey(
+        "articles.Publication", on_delete=models.CASCADE, related_name="+"
+    )
+    reader_key = models.CharField(max_length=64)
+    month = models.DateField()
+
+    def __str__(self) -> str:
+        return f"{self.publication_id} {self.reader_key} {self.month:%Y-%m}"
+
+
+class ReadRollupDay(models.Model):
+    """One reader's reads of one article on one day (UTC), split by how the reader could
+    be decided, with the article's rank on the reader's meter that calendar month: its
+    position among the reader's articles by first unentitled read, (time, id), counting
+    either every article on the meter when the title is metered (`rank_all`: articles
+    inheriting or overridden to metered) or only those overridden to metered
+    (`rank_ovr`). Null when the article is not in that set or was never read unentitled."""
+
+    publication = models.ForeignKey(
+        "articles.Publication", on_delete=models.CASCADE, related_name="+"
+    )
+    reader_key = models.CharField(max_length=64)
+    month = models.DateField()
+    day = models.DateField()
+    article = models.ForeignKey("articles.Article", on_delete=models.CASCADE, related_name="+")
+    signed_in = models.PositiveIntegerField(default=0)  # unentitled reads, signed in
+    anonymous = models.PositiveIntegerField(default=0)  # unentitled reads, anonymous
+    subscriber = models.PositiveIntegerField(default=0)
+    trial = models.PositiveIntegerField(default=0)
+    complimentary = models.PositiveIntegerField(default=0)
+    rank_all = models.PositiveIntegerField(null=True)
+    rank_ovr = models.PositiveIntegerField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["publication", "reader_key", "month", "day", "article"],
+                name="read_rollup_day_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.publication_id} {self.reader_key} {self.day} {self.article_id}"
+
+
+class ReadRollupCount(models.Model):
+    """ReadRollupDay summed over readers: reads per day, article and meter rank (capped at
+    the site limit + 1, 0 for none). A simulation sums these few rows."""
+
+    publication = models.ForeignKey(
+        "articles.Publication", on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()
+    article = models.ForeignKey("articles.Article", on_delete=models.CASCADE, related_name="+")
+    rank_all = models.PositiveIntegerField()
+    rank_ovr = models.PositiveIntegerField()
+    signed_in = models.BigIntegerField(default=0)
+    anonymous = models.BigIntegerField(default=0)
+    subscriber = models.BigIntegerField(default=0)
+    trial = models.BigIntegerField(default=0)
+    complimentary = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["publication", "day", "article", "rank_all", "rank_ovr"],
+                name="read_rollup_count_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.publication_id} {self.day} {self.article_id} {self.rank_all}/{self.rank_ovr}"
+
+
+class ReadRollupReader(models.Model):
+    """One reader of a title: the last day (UTC) of each kind of read that a rule may wall,
+    so that "readers walled since day D" is one pass over these rows. `meter_all` and
+    `meter_ovr` hold, for j = 1 .. site limit + 1, the last day of an unentitled read of an
+    article ranked j or later on that meter, as ISO dates of 10 characters each (a read
+    ranked above the limit k walls: its day is characters 10k+1 .. 10k+10)."""
+
+    publication = models.ForeignKey(
+        "articles.Publication", on_delete=models.CASCADE, related_name="+"
+    )
+    reader_key = models.CharField(max_length=64)
+    last_day = models.DateField()  # any read
+    premium_day = models.DateField(null=True)  # unentitled, article overridden to premium
+    registered_day = models.DateField(null=True)  # unentitled anonymous, overridden registered
+    inherit_day = models.DateField(null=True)  # unentitled, article inheriting the rule
+    inherit_anonymous_day = models.DateField(null=True)  # the same, anonymous
+    meter_all = models.CharField(max_length=1000, default="")
+    meter_ovr = models.CharField(max_length=1000, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["publication", "reader_key"], name="read_rollup_reader_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.publication_id} {self.reader_key}"
+
+
+class ReadRollupState(models.Model):
+    """A title whose rollup is complete, and what it was built with (the article overrides
+    and the site's meter limit): another signature means it must be rebuilt."""
+
+    publication = models.OneToOneField(
+        "articles.Publication", on_delete=models.CASCADE, related_name="+"
+    )
+    signature = models.CharField(max_length=64)
+    built_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.publication_id} built {self.built_at:%Y-%m-%d %H:%M}"

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from ..models import ReadEvent
+from . import rollup
 
 REDIS_LIST = "masthead:read_events"
 log = logging.getLogger(__name__)
@@ -72,7 +73,14 @@ def record(event: dict[str, Any]) -> None:
 
 
 def _write(events: list[dict[str, Any]]) -> int:
-    ReadEvent.objects.bulk_create([ReadEvent(**e) for e in events], batch_size=1000)
+    """Insert the events and fold them into the simulator's read rollup, in one
+    transaction. The direct sink (one event per view) only records what to fold: the
+    `flush_read_events` job and the simulator fold it, keeping the view's queries few."""
+    with transaction.atomic():
+        ReadEvent.objects.bulk_create([ReadEvent(**e) for e in events], batch_size=1000)
+        rollup.mark_dirty(events)
+        if settings.READ_EVENTS_SINK != "direct":
+            rollup.apply_pending(wait=False)
     return len(events)
 
 

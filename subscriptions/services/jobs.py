@@ -212,9 +212,19 @@ def prune_meter(*, now: datetime | None = None, chunk_size: int | None = None) -
 
 
 def flush_read_events(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
-    from ..paywall import events
+    from ..paywall import events, rollup
 
-    return JobResult("flush_read_events", events.flush(), {})
+    written = events.flush()
+    rollup.apply_pending()  # the direct sink records events one view at a time
+    return JobResult("flush_read_events", written, {})
+
+
+def rollup_read_events(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
+    """Bring the read rollup up to date: apply pending batches, rebuild changed titles."""
+    from . import read_rollup
+
+    detail = read_rollup.rollup_stale_titles()
+    return JobResult("rollup_read_events", detail["rebuilt"], detail)
 
 
 def send_notifications(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
@@ -283,6 +293,7 @@ JOBS: dict[str, Callable[..., JobResult]] = {
     "publisher_statements": publisher_statements,
     "prune_meter": prune_meter,
     "flush_read_events": flush_read_events,
+    "rollup_read_events": rollup_read_events,
     "send_notifications": send_notifications,
     "reconcile_stripe": reconcile_stripe,
     "requeue_stripe_events": requeue_stripe_events,

@@ -10,10 +10,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings
 
+from articles.models import Article
 from publishers import simulator
-from subscriptions.models import AuditEntry, ReadEvent, Subscription
+from subscriptions.models import (
+    AuditEntry,
+    ReadEvent,
+    ReadRollupCount,
+    ReadRollupDay,
+    ReadRollupDirty,
+    ReadRollupReader,
+    ReadRollupState,
+    Subscription,
+)
 from subscriptions.paywall import Meter, Reader, Rule, decide
+from subscriptions.paywall import events as read_events
 from subscriptions.paywall.levels import WALL_REASONS
+from subscriptions.services import jobs, read_rollup
 from tests.factories import ArticleFactory, PublicationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,14 +35,16 @@ ENTITLED = ("subscriber", "trial", "complimentary")
 
 
 def replay(events, rule: simulator.SimRule, now: datetime) -> dict:
-    """Decide each event with decide(), keeping each reader's meter per month."""
-    since = now - timedelta(days=30)
+    """Decide each event with decide(), keeping each reader's meter per calendar month
+    from the start of the month in which the 30 days begin; count those in the 30 days."""
+    since, until = simulator.period(now)
+    month_start = since.replace(day=1)
     counted: dict[tuple, set] = defaultdict(set)
     reasons: Counter = Counter()
     readers, walled = set(), set()
     walls_by_user: dict[int, list[datetime]] = defaultdict(list)
     for e in sorted(events, key=lambda e: (e.at, e.id)):
-        if not since <= e.at < now:
+        if not month_start <= e.at < until:
             continue
         override = e.article.access_level
         level = rule.level if override == "inherit" else override
@@ -54,13 +68,15 @@ def replay(events, rule: simulator.SimRule, now: datetime) -> dict:
         )
         if decision.count_read:
             counted[window].add(e.article_id)
+        if e.at < since:
+            continue  # it counted on the meter, but it is not replayed
         reasons[decision.reason] += 1
         readers.add(e.reader_key)
         if not decision.granted:
             walled.add(e.reader_key)
             if e.user_id:
                 walls_by_user[e.user_id].append(e.at)
-    conversions = simulator.conversions(since=since, until=now)
+    conversions = simulator.conversions(since=since, until=until)
     converted = {"trial": set(), "subscription": set()}
     for user, at, kind in conversions:
         if any(w < at <= w + timedelta(hours=24) for w in walls_by_user.get(user, ())):
@@ -78,11 +94,12 @@ def replay(events, rule: simulator.SimRule, now: datetime) -> dict:
     }
 
 
-def history(seed: int, now: datetime = NOW):
+def history(seed: int, now: datetime = NOW, write=None):
     """A title with overridden and inheriting articles, anonymous and signed-in readers
     (some entitled on some reads), re-reads, reads before the 30 days, another title's
     reads, and readers who convert after a wall."""
     rng = random.Random(seed)
+    end_of_today = simulator.period(now)[1] - timedelta(microseconds=1)
     title = PublicationFactory()
     other = ArticleFactory()
     levels = ["inherit"] * 6 + ["free", "metered", "registered", "premium"]
@@ -94,7 +111,8 @@ def history(seed: int, now: datetime = NOW):
     rows = []
     for _ in range(600):
         key, user_id = rng.choice(readers)
-        at = now - timedelta(days=rng.uniform(-1, 33))  # some in the future, some too old
+        # Some too old, none after today (reads are recorded as they happen).
+        at = min(now - timedelta(days=rng.uniform(-1, 33)), end_of_today)
         at = at.replace(microsecond=0) if rng.random() < 0.3 else at  # ties on time
         entitlement = rng.choice(["", "", "", "trial", "subscriber"]) if user_id else ""
         reason = entitlement or rng.choice(["metered", "free", "meter_exhausted", "registered"])
@@ -125,8 +143,11 @@ def history(seed: int, now: datetime = NOW):
                     level="premium",
                 )
             )
-    # Events are appended as they happen: ids follow time.
-    ReadEvent.objects.bulk_create(sorted(rows, key=lambda e: e.at))
+    if write is None:
+        # Loaded in bulk (the simulator rebuilds the title's rollup): ids follow time.
+        ReadEvent.objects.bulk_create(sorted(rows, key=lambda e: e.at))
+    else:
+        write(rows, rng)
     for user in users[:5]:
         started = now - timedelta(days=rng.uniform(0, 29))
         Subscription.objects.create(
@@ -201,3 +222,253 @@ def test_conversions_follow_a_wall_within_24_hours():
         publication_id=title.pk, rule=simulator.SimRule("free", None), now=NOW
     )
     assert free.trials_started == 0 and free.walls_total == 0
+
+
+FIELDS = ("at", "reader_key", "user_id", "article_id", "publication_id", "granted", "reason")
+
+
+def as_event(row: ReadEvent) -> dict:
+    return {
+        **{f: getattr(row, f) for f in FIELDS},
+        "level": row.level,
+        "entitlement": row.entitlement,
+    }
+
+
+def through_the_pipeline(batches: int, *, shuffle: bool):
+    """Write the reads as the read-event pipeline does, in batches; `shuffle`: in no
+    order at all, so later batches hold reads older than those already folded (late
+    events) and ids do not follow time."""
+
+    def write(rows, rng):
+        rows = sorted(rows, key=lambda e: e.at)
+        if shuffle:
+            rng.shuffle(rows)
+        size = len(rows) // batches + 1
+        for start in range(0, len(rows), size):
+            for row in rows[start : start + size]:
+                read_events.record(as_event(row))
+            read_events.flush()
+
+    return write
+
+
+def rollup_snapshot(publication_id: int) -> dict:
+    def rows(model, *fields):
+        return sorted(model.objects.filter(publication_id=publication_id).values_list(*fields))
+
+    counts = ("signed_in", "anonymous", "subscriber", "trial", "complimentary")
+    return {
+        "days": rows(
+            ReadRollupDay, "reader_key", "day", "article_id", "rank_all", "rank_ovr", *counts
+        ),
+        "counts": [
+            r
+            for r in rows(ReadRollupCount, "day", "article_id", "rank_all", "rank_ovr", *counts)
+            if any(r[4:])
+        ],
+        "readers": rows(
+            ReadRollupReader,
+            "reader_key",
+            "last_day",
+            "premium_day",
+            "registered_day",
+            "inherit_day",
+            "inherit_anonymous_day",
+            "meter_all",
+            "meter_ovr",
+        ),
+    }
+
+
+def assert_agrees(title, now):
+    events = list(ReadEvent.objects.select_related("article").filter(publication_id=title.pk))
+    for rule in RULES:
+        sql = simulator.simulate(publication_id=title.pk, rule=rule, now=now).as_dict()
+        assert sql == replay(events, rule, now), rule
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_batches_folded_as_written_equal_a_rebuild_and_the_replay(shuffle, settings):
+    """The rollup kept batch by batch (in time order, or with late and out-of-order
+    events that re-rank a month) is the rollup a rebuild makes, and agrees with decide()."""
+    settings.METER_FREE_ARTICLES = 4
+    settings.READ_EVENTS_SINK = "memory"
+    now = datetime(2026, 3, 1, 0, 30, tzinfo=UTC)  # three calendar months
+    title = PublicationFactory()
+    read_rollup.rebuild(publication_id=title.pk)  # built before any read: kept from now on
+    title, _ = history(4, now, write=through_the_pipeline(7, shuffle=shuffle))
+    assert not ReadRollupDirty.objects.exists()  # folded in the batches that wrote them
+    kept = rollup_snapshot(title.pk)
+    assert kept["days"]
+    assert_agrees(title, now)
+    assert ReadRollupState.objects.get(publication_id=title.pk).signature == (
+        read_rollup.signature(title.pk)
+    )
+    read_rollup.rebuild(publication_id=title.pk)
+    assert rollup_snapshot(title.pk) == kept
+
+
+def test_a_late_read_re_ranks_the_month(settings):
+    """A read arriving after later ones were folded moves its article up the meter."""
+    settings.METER_FREE_ARTICLES = 2
+    settings.READ_EVENTS_SINK = "memory"
+    title = PublicationFactory()
+    first, second, third = ArticleFactory.create_batch(3, publication=title)
+    read_rollup.rebuild(publication_id=title.pk)
+
+    def read(article, hours):
+        read_events.record(
+            {
+                "at": NOW - timedelta(hours=hours),
+                "reader_key": "a:late",
+                "user_id": None,
+                "article_id": article.pk,
+                "publication_id": title.pk,
+                "granted": True,
+                "reason": "metered",
+                "level": "metered",
+                "entitlement": "",
+            }
+        )
+        read_events.flush()
+
+    metered = simulator.SimRule("metered", None)
+    read(second, 3)
+    read(third, 2)
+    before = simulator.simulate(publication_id=title.pk, rule=metered, now=NOW)
+    assert (before.granted, before.walls_total) == (2, 0)
+    read(first, 4)  # late: it happened before the two others
+    after = simulator.simulate(publication_id=title.pk, rule=metered, now=NOW)
+    assert (after.granted, after.walls["meter_exhausted"], after.readers_walled) == (2, 1, 1)
+    ranks = dict(
+        ReadRollupDay.objects.filter(publication_id=title.pk).values_list("article_id", "rank_all")
+    )
+    assert ranks == {first.pk: 1, second.pk: 2, third.pk: 3}
+    assert_agrees(title, NOW)
+
+
+def test_a_changed_override_rebuilds_the_title(settings):
+    settings.METER_FREE_ARTICLES = 4
+    title, _ = history(5)
+    assert_agrees(title, NOW)
+    built = ReadRollupState.objects.get(publication_id=title.pk).signature
+    articles = list(Article.objects.filter(publication=title).order_by("pk"))
+    Article.objects.filter(pk=articles[0].pk).update(access_level="metered")
+    Article.objects.filter(pk=articles[1].pk).update(access_level="premium")
+    Article.objects.filter(pk__in=[a.pk for a in articles[2:5]]).update(access_level="inherit")
+    assert read_rollup.signature(title.pk) != built
+    assert_agrees(title, NOW)
+    assert ReadRollupState.objects.get(publication_id=title.pk).signature != built
+
+
+def test_a_changed_meter_limit_rebuilds_the_title(settings):
+    settings.METER_FREE_ARTICLES = 4
+    title, _ = history(6)
+    assert_agrees(title, NOW)
+    settings.METER_FREE_ARTICLES = 2
+    assert_agrees(title, NOW)
+
+
+def test_the_direct_sink_leaves_batches_for_the_job_or_the_simulator(settings):
+    """One event per view: the view only records what to fold."""
+    settings.METER_FREE_ARTICLES = 4
+    settings.READ_EVENTS_SINK = "direct"
+    title = PublicationFactory()
+    read_rollup.rebuild(publication_id=title.pk)
+    title, _ = history(7, write=through_the_pipeline(3, shuffle=True))
+    assert ReadRollupDirty.objects.exists()
+    assert not ReadRollupDay.objects.filter(publication_id=title.pk).exists()
+    jobs.run("flush_read_events")
+    assert not ReadRollupDirty.objects.exists()
+    assert_agrees(title, NOW)
+
+
+def test_the_job_rebuilds_titles_loaded_in_bulk_or_changed(settings):
+    settings.METER_FREE_ARTICLES = 4
+    title, _ = history(8)  # bulk-loaded: never built (nor the other title read in it)
+    quiet = PublicationFactory()  # no reads: nothing to build
+    read = set(ReadEvent.objects.values_list("publication_id", flat=True))
+    assert title.pk in read and len(read) == 2
+    result = jobs.run("rollup_read_events")
+    assert result.processed == 2
+    assert ReadRollupState.objects.filter(publication_id=title.pk).exists()
+    assert not ReadRollupState.objects.filter(publication_id=quiet.pk).exists()
+    assert jobs.run("rollup_read_events").processed == 0  # nothing changed since
+    Article.objects.filter(publication=title).update(access_level="premium")
+    assert jobs.run("rollup_read_events").processed == 1
+    assert_agrees(title, NOW)
+
+
+def test_the_period_is_today_and_the_29_days_before():
+    since, until = simulator.period(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+    assert since == datetime(2026, 2, 9, tzinfo=UTC)
+    assert until == datetime(2026, 3, 11, tzinfo=UTC)
+
+
+def test_a_write_does_not_wait_while_the_rollup_is_busy(settings):
+    """A flush never blocks on a rebuild (its time limit would kill it mid-write): it
+    leaves its batch recorded, and the next fold (here the simulator's) takes it."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the rollup lock is PostgreSQL's; SQLite has one writer anyway")
+    settings.READ_EVENTS_SINK = "memory"
+    title = PublicationFactory()
+    article = ArticleFactory(publication=title)
+    ReadRollupState.objects.create(
+        publication=title, signature=read_rollup.signature(title.pk), built_at=NOW
+    )
+    other = connection.copy()
+    try:
+        with other.cursor() as cursor:  # a rebuild in another process
+            cursor.execute("SELECT pg_advisory_lock(%s)", [read_rollup.LOCK_KEY])
+        read_events.record(
+            {
+                "at": NOW - timedelta(hours=1),
+                "reader_key": "a:busy",
+                "user_id": None,
+                "article_id": article.pk,
+                "publication_id": title.pk,
+                "granted": True,
+                "reason": "metered",
+                "level": "metered",
+                "entitlement": "",
+            }
+        )
+        read_events.flush()
+        assert ReadEvent.objects.filter(publication_id=title.pk).count() == 1
+        assert ReadRollupDirty.objects.filter(publication_id=title.pk).exists()
+        assert not ReadRollupDay.objects.filter(publication_id=title.pk).exists()
+    finally:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [read_rollup.LOCK_KEY])
+        other.close()
+    outcome = simulator.simulate(
+        publication_id=title.pk, rule=simulator.SimRule("metered", None), now=NOW
+    )
+    assert (outcome.reads, outcome.granted, outcome.readers) == (1, 1, 1)
+    assert not ReadRollupDirty.objects.exists()
+
+
+def test_an_override_set_in_the_portal_rebuilds_the_title_in_the_background(
+    settings, django_capture_on_commit_callbacks
+):
+    from publishers.services import article_override_set
+
+    settings.METER_FREE_ARTICLES = 4
+    title, _ = history(9)
+    jobs.run("rollup_read_events")
+    built = ReadRollupState.objects.get(publication_id=title.pk).signature
+    inheriting = Article.objects.filter(publication=title, access_level="inherit")
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = article_override_set(
+            actor=UserFactory(),
+            publisher=title.publisher,
+            article_ids=list(inheriting.values_list("pk", flat=True)[:2]),
+            access_level="premium",
+        )
+    assert changed == 2
+    state = ReadRollupState.objects.get(publication_id=title.pk)
+    assert state.signature == read_rollup.signature(title.pk) != built  # no simulation yet
+    assert_agrees(title, NOW)
