@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from articles.models import PublisherStaff
+from ops.permissions import ops_view_grant
 from subscriptions.models import Subscription
 from subscriptions.services.transitions import subscription_for_user, transition
 from tests.factories import PublisherFactory, UserFactory
@@ -23,6 +24,7 @@ def ensure_ops_group() -> Group:
     test elsewhere flushes the database, and the group with it)."""
     for name in ("0001_ops_group", "0002_ops_view_new_models"):
         importlib.import_module(f"ops.migrations.{name}").grant(django_apps, None)
+    ops_view_grant()  # what every migrate ends with (ops.permissions, post_migrate)
     return Group.objects.get(name="ops")
 
 
