@@ -16,10 +16,13 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.db import connection
+
+# The Redis and filesystem transports are kombu virtual transports, whose channels purge.
+from kombu.transport.virtual import Channel as VirtualChannel
 
 from config.celery_app import app as celery_app
 
@@ -77,7 +80,7 @@ def real_broker():
     needs_postgresql()
     celery_app.conf.task_always_eager = False
     with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
+        cast(VirtualChannel, conn.default_channel).queue_purge("celery")
     yield
     celery_app.conf.task_always_eager = True
 
