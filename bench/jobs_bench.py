@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import cast
+
+from kombu.transport.virtual import Channel as VirtualChannel
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -156,7 +159,7 @@ def main() -> None:
         job = time.perf_counter() - started
     jobs.transition_many = original  # type: ignore[assignment]
     with app.connection_for_write() as conn:  # nobody consumes the bench's send tasks
-        conn.default_channel.queue_purge("celery")
+        cast(VirtualChannel, conn.default_channel).queue_purge("celery")
 
     assert updated == DUE and result.processed == DUE, (updated, result.processed)
     print(f"""
