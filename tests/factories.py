@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -68,6 +69,14 @@ class TopicFactory(ModelFactory[Topic]):
     slug = factory.Sequence(lambda n: f"topic-{n}")
 
 
+def set_topics(
+    article: Article, create: bool, extracted: Iterable[Topic] | None, **kwargs: Any
+) -> None:
+    """ArticleFactory(topics=[...]) sets the article's topics once it is saved."""
+    if create and extracted:
+        article.topics.set(extracted)
+
+
 class ArticleFactory(ModelFactory[Article]):
     class Meta:
         model = Article
@@ -82,10 +91,7 @@ class ArticleFactory(ModelFactory[Article]):
     published_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
     news_value = 50
 
-    @factory.post_generation
-    def topics(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
-        if create and extracted:
-            self.topics.set(extracted)
+    topics = factory.PostGeneration(set_topics)
 
 
 class EditorialPickFactory(ModelFactory[EditorialPick]):

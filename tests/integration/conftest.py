@@ -42,7 +42,9 @@ def free_port() -> int:
         return port
 
 
-def wait_for(predicate, timeout: float = 90.0, interval: float = 0.05) -> None:  # type: ignore[no-untyped-def]
+def wait_for(
+    predicate: Callable[[], object], timeout: float = 90.0, interval: float = 0.05
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
