@@ -93,8 +93,20 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(10)
 
 
+@dataclass
+class Workers:
+    """`start_worker(chunk_size=...)`: a Celery worker on the real broker; the emails it
+    sends land as files in `start_worker.mail_dir`."""
+
+    start: Callable[[int], subprocess.Popen[bytes]]
+    mail_dir: Path
+
+    def __call__(self, chunk_size: int = 1000) -> subprocess.Popen[bytes]:
+        return self.start(chunk_size)
+
+
 @pytest.fixture
-def start_worker(tmp_path, real_broker):
+def start_worker(tmp_path, real_broker) -> Iterator[Workers]:
     workers: list[subprocess.Popen[bytes]] = []
     log = open(tmp_path / "worker.log", "ab")  # noqa: SIM115 - closed at teardown
     mail_dir = tmp_path / "mail"
@@ -131,8 +143,7 @@ def start_worker(tmp_path, real_broker):
         workers.append(worker)
         return worker
 
-    start.mail_dir = mail_dir  # type: ignore[attr-defined]
-    yield start
+    yield Workers(start, mail_dir)
     for worker in workers:
         _stop(worker)
     log.close()
@@ -190,8 +201,19 @@ def collected_static(tmp_path_factory) -> None:
     )
 
 
+@dataclass
+class Servers:
+    """`serve(**env)`: see the fixture; `serve.log` is the servers' log file."""
+
+    start: Callable[..., str]
+    log: Path
+
+    def __call__(self, **overrides: str) -> str:
+        return self.start(**overrides)
+
+
 @pytest.fixture
-def serve(tmp_path, collected_static) -> Iterator[Callable[..., str]]:
+def serve(tmp_path, collected_static) -> Iterator[Servers]:
     """`serve(**env)`: gunicorn (sync, 2 workers) on the test database and a free port,
     with these environment overrides; its base URL. Stopped at teardown."""
     needs_postgresql()
@@ -232,8 +254,7 @@ def serve(tmp_path, collected_static) -> Iterator[Callable[..., str]]:
         wait_for(up, timeout=60, interval=0.2)
         return base_url
 
-    start.log = tmp_path / "gunicorn.log"  # type: ignore[attr-defined]
-    yield start
+    yield Servers(start, tmp_path / "gunicorn.log")
     for server in servers:
         _stop(server)
     log.close()
