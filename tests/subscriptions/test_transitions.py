@@ -10,7 +10,7 @@ from subscriptions.services.transitions import (
     subscription_for_user,
     transition,
 )
-from subscriptions.vocabulary import AuditSource
+from subscriptions.vocabulary import AuditAction, AuditSource
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -110,13 +110,16 @@ def test_every_start_is_kept_once_and_the_batch_form_refuses_starts():
     user = UserFactory()
     sub = subscription_for_user(user_id=user.pk)
     ends = timezone.now() + timedelta(days=14)
-    transition(subscription_id=sub.pk, to="trialing", source="trial", trial_ends_at=ends)
+    transition(subscription_id=sub.pk, to="trialing", source=AuditSource.TRIAL, trial_ends_at=ends)
     transition(
-        subscription_id=sub.pk, to="trialing", source="ops", trial_ends_at=ends + timedelta(1)
+        subscription_id=sub.pk,
+        to="trialing",
+        source=AuditSource.OPS,
+        trial_ends_at=ends + timedelta(1),
     )
-    transition(subscription_id=sub.pk, to="active", source="stripe")
-    transition(subscription_id=sub.pk, to="past_due", source="stripe")
-    transition(subscription_id=sub.pk, to="active", source="stripe")
+    transition(subscription_id=sub.pk, to="active", source=AuditSource.STRIPE)
+    transition(subscription_id=sub.pk, to="past_due", source=AuditSource.STRIPE)
+    transition(subscription_id=sub.pk, to="active", source=AuditSource.STRIPE)
     assert sorted(Conversion.objects.values_list("kind", flat=True)) == ["subscription", "trial"]
     with pytest.raises(ValueError):
         transition_many(
@@ -124,6 +127,6 @@ def test_every_start_is_kept_once_and_the_batch_form_refuses_starts():
             limit=10,
             from_status="canceled",
             to="active",
-            source="job",
-            action="subscription.status_changed",
+            source=AuditSource.JOB,
+            action=AuditAction.SUBSCRIPTION_STATUS_CHANGED,
         )
