@@ -16,6 +16,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -52,15 +53,18 @@ def main() -> None:
     handler = WSGIHandler()
     statuses: list[str] = []
 
-    def start_response(status: str, headers: list[Any], exc_info: Any = None) -> None:
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], object]:
         statuses.append(status)
+        return lambda data: None  # WSGI's write(); Django never calls it
 
     def get(path: str, header: str) -> None:
         env = environ(path, header)
         env["wsgi.input"] = io.BytesIO(b"")
-        result = handler(env, start_response)  # type: ignore[arg-type]
+        result = handler(env, start_response)
         b"".join(result)
-        result.close()  # type: ignore[attr-defined]
+        result.close()
 
     results: dict[str, dict[str, float]] = {}
     with open(sys.argv[1]) as targets:

@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import Any, cast
+from unittest import mock
+
+from kombu.transport.virtual import Channel as VirtualChannel
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -142,21 +146,22 @@ def main() -> None:
     state_change = {"seconds": 0.0}
     original = jobs.transition_many
 
-    def timed(**kwargs):  # type: ignore[no-untyped-def]
+    def timed(**kwargs: Any) -> list[tuple[int, int | None]]:
         started = time.perf_counter()
         try:
             return original(**kwargs)
         finally:
             state_change["seconds"] += time.perf_counter() - started
 
-    jobs.transition_many = timed  # type: ignore[assignment]
-    with CaptureQueriesContext(connection) as job_q:
+    with (
+        mock.patch.object(jobs, "transition_many", timed),
+        CaptureQueriesContext(connection) as job_q,
+    ):
         started = time.perf_counter()
         result = jobs.expire_trials(chunk_size=CHUNK)
         job = time.perf_counter() - started
-    jobs.transition_many = original  # type: ignore[assignment]
     with app.connection_for_write() as conn:  # nobody consumes the bench's send tasks
-        conn.default_channel.queue_purge("celery")
+        cast(VirtualChannel, conn.default_channel).queue_purge("celery")
 
     assert updated == DUE and result.processed == DUE, (updated, result.processed)
     print(f"""

@@ -14,6 +14,11 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.http import HttpResponseBase
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -93,8 +98,9 @@ HISTORY_SQL = [
 ]
 
 
-def median_seconds(fetch) -> tuple[float, int, int]:  # type: ignore[no-untyped-def]
+def median_seconds(fetch: Callable[[], HttpResponseBase]) -> tuple[float, int, int]:
     from django.db import connection
+    from django.http import HttpResponse
     from django.test.utils import CaptureQueriesContext
 
     fetch()  # warm
@@ -105,6 +111,7 @@ def median_seconds(fetch) -> tuple[float, int, int]:  # type: ignore[no-untyped-
             response = fetch()
             times.append(time.perf_counter() - started)
     assert response.status_code == 200, response.status_code
+    assert isinstance(response, HttpResponse), type(response)  # a page, not a stream
     return statistics.median(times), len(queries.captured_queries), len(response.content)
 
 

@@ -7,6 +7,8 @@ import os
 import sys
 from datetime import timedelta
 
+from subscriptions.vocabulary import AuditSource
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -78,7 +80,7 @@ def main() -> None:
         transition(
             subscription_id=sub.pk,
             to="trialing",
-            source="trial",
+            source=AuditSource.TRIAL,
             trial_started_at=now,
             trial_ends_at=now + timedelta(days=14),
         )
@@ -94,7 +96,7 @@ def main() -> None:
         transition(
             subscription_id=subscription_for_user(user_id=subscriber.pk).pk,
             to="active",
-            source="ops",
+            source=AuditSource.OPS,
         )
     _, token = AuthToken.objects.create(subscriber)
 

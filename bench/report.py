@@ -32,20 +32,29 @@ GATED_GOAL = 0.9  # of the free page of the same channel
 FREE_GOAL = 0.5  # of /healthz
 
 
+def found(pattern: str, text: str, flags: int = 0) -> str:
+    """The first group of `pattern` in wrk's output, which must have it."""
+    match = re.search(pattern, text, flags)
+    assert match is not None, f"{pattern!r} not in the output"
+    return match.group(1)
+
+
 def to_ms(value: str) -> float:
-    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    match = re.match(r"([\d.]+)(us|ms|s)", value)
+    assert match is not None, value
+    number, unit = match.groups()
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
 def parse(path: Path) -> dict[str, float]:
     text = path.read_text()
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
+    rps = float(found(r"Requests/sec:\s+([\d.]+)", text))
     # Only the "Latency Distribution" lines start with the percentile.
-    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))  # type: ignore[union-attr]
-    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))  # type: ignore[union-attr]
+    p50 = to_ms(found(r"^\s+50%\s+(\S+)", text, re.M))
+    p99 = to_ms(found(r"^\s+99%\s+(\S+)", text, re.M))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     errors = int(non2xx.group(1)) if non2xx else 0
-    requests = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
+    requests = int(found(r"(\d+) requests in", text))
     ticks = re.search(r"^(\d+) (\d+)$", text, re.M)  # run.sh: worker CPU ticks, ticks/s
     cpu_ms = 1000 * int(ticks.group(1)) / int(ticks.group(2)) / requests if ticks else 0.0
     return {"rps": rps, "p50": p50, "p99": p99, "non2xx": errors, "cpu_ms": cpu_ms}

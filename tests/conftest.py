@@ -26,7 +26,7 @@ def api_client() -> APIClient:
     return APIClient()
 
 
-def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("REDIS_URL"):
         return
     skip = pytest.mark.skip(reason="needs the real stack: set REDIS_URL (CI does)")

@@ -4,6 +4,7 @@ subscription or its API tokens counts on the very next request, because it moves
 version stamp (no time-outs)."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -14,6 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.authentication import RECORD_KEY, RECORD_TRUST_SECONDS, account_record
+from accounts.models import User
 from config import versions
 from subscriptions.models import Subscription
 from subscriptions.services.jobs import expire_trials
@@ -25,7 +27,7 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-enough-passphrase-42"
 
 
-def _trial_reader() -> tuple[object, Client]:
+def _trial_reader() -> tuple[User, Client]:
     user = UserFactory()
     user.set_password(PASSWORD)
     user.save()
@@ -37,7 +39,7 @@ def _trial_reader() -> tuple[object, Client]:
     return user, client
 
 
-def _granted(client: Client, slug: str, **headers: str) -> bool:
+def _granted(client: Client, slug: str, **headers: Any) -> bool:
     response = client.get(f"/api/v1/articles/{slug}/", **headers)
     assert response.status_code == 200, response.content
     return bool(response.json()["access"]["granted"])
@@ -79,7 +81,9 @@ def test_the_record_does_not_carry_the_password_hash(premium):
     assert record is not None
     assert "password" not in record["user"]
     assert user.password not in repr(record)
-    cached_user, _hash = account_record(user_id=user.pk)
+    found = account_record(user_id=user.pk)
+    assert found is not None
+    cached_user, _hash = found
     assert cached_user.check_password(PASSWORD)  # loaded on demand (a deferred field)
 
 
@@ -240,7 +244,7 @@ def _cache_reads(client: Client, path: str) -> list[str]:
     from unittest import mock
 
     reads: list[str] = []
-    inside = []
+    inside: list[int] = []
     real_get, real_get_many = cache.get, cache.get_many
 
     def get(*args, **kwargs):

@@ -3,7 +3,9 @@ admin count failures and sign-ups in the same atomic counters, behind NUM_PROXIE
 proxies, and every throttled answer is a 429 with Retry-After."""
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -130,7 +132,7 @@ def test_allauth_sees_the_same_client_address(rf, settings):
 
 # --- Finding 11: one counter for the API, the web and the admin --------------------------
 
-SURFACES = {"api": api_login, "web": web_login, "admin": admin_login}
+SURFACES: dict[str, Callable[..., Any]] = {"api": api_login, "web": web_login, "admin": admin_login}
 
 
 @pytest.mark.parametrize(

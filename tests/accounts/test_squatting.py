@@ -6,8 +6,6 @@ owner recovers the account with a password reset). An unverified claim whose acc
 has left the address (email changed, account deleted) gives way to the next sign-up.
 """
 
-import re
-
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
@@ -17,6 +15,7 @@ from django.test import Client
 from accounts.models import TrialClaim
 from accounts.services import account_delete
 from subscriptions.models import Subscription
+from tests.mailbox import link_in
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +30,7 @@ def web_signup(client, email):
 
 def confirm_link(email: str) -> str:
     message = [m for m in mail.outbox if email in m.to and "confirm" in m.subject.lower()][-1]
-    return re.search(r"http://testserver(/accounts/confirm-email/\S+/)", message.body).group(1)
+    return link_in(r"http://testserver(/accounts/confirm-email/\S+/)", message)
 
 
 def change_email(client, capture, new_email):
@@ -129,7 +128,7 @@ def test_while_the_squatter_holds_the_address_the_owner_recovers_it_by_reset(
     with django_capture_on_commit_callbacks(execute=True):
         owner.post("/accounts/password/reset/", {"email": VICTIM})
     reset = next(m for m in mail.outbox if VICTIM in m.to)
-    url = re.search(r"http://testserver(/accounts/password/reset/key/\S+/)", reset.body).group(1)
+    url = link_in(r"http://testserver(/accounts/password/reset/key/\S+/)", reset)
     form_url = owner.get(url)["Location"]
     response = owner.post(
         form_url, {"password1": "a new horse battery", "password2": "a new horse battery"}

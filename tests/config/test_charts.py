@@ -18,6 +18,18 @@ def parse(svg: str) -> ElementTree.Element:
     return ElementTree.fromstring(svg)
 
 
+def child(node: ElementTree.Element, path: str) -> ElementTree.Element:
+    found = node.find(path)
+    assert found is not None, path
+    return found
+
+
+def attr(node: ElementTree.Element, name: str) -> str:
+    value = node.get(name)
+    assert value is not None, name
+    return value
+
+
 def tooltips(root: ElementTree.Element) -> list[str]:
     return [t.text or "" for t in root.iter(f"{SVG}title")]
 
@@ -32,9 +44,9 @@ def test_a_line_chart_draws_each_series_with_its_numbers():
     root = parse(svg)
     assert root.get("role") == "img"
     assert root.get("aria-label") == "Reads and walls per day"
-    assert root.find(f"{SVG}desc").text == "From 1 Nov to 3 Nov."
+    assert child(root, f"{SVG}desc").text == "From 1 Nov to 3 Nov."
     lines = root.findall(f"{SVG}polyline")
-    assert [len(line.get("points").split()) for line in lines] == [3, 3]
+    assert [len(attr(line, "points").split()) for line in lines] == [3, 3]
     assert lines[0].get("stroke") != lines[1].get("stroke")
     assert "Reads, 2 Nov: 1,200" in tooltips(root)
     assert "Walls, 3 Nov: 2" in tooltips(root)
@@ -44,7 +56,7 @@ def test_a_line_chart_draws_each_series_with_its_numbers():
 
 def test_the_highest_point_is_at_the_top_and_zero_at_the_bottom():
     root = parse(charts.line_chart("t", ["a", "b"], [("s", [0, 10])]))
-    points = root.find(f"{SVG}polyline").get("points").split()
+    points = attr(child(root, f"{SVG}polyline"), "points").split()
     (_, y_zero), (_, y_top) = (map(float, p.split(",")) for p in points)
     assert y_top == charts.PAD_TOP
     assert y_zero == charts.HEIGHT - charts.PAD_BOTTOM
@@ -53,11 +65,11 @@ def test_the_highest_point_is_at_the_top_and_zero_at_the_bottom():
 def test_bars_show_their_numbers_and_negative_ones_go_below_zero_in_red():
     root = parse(charts.bar_chart("MRR movements", [("New", 500), ("Churned", -250)]))
     new, churned = root.findall(f"{SVG}rect")
-    assert new.find(f"{SVG}title").text == "New: 500"
-    assert churned.find(f"{SVG}title").text == "Churned: -250"
+    assert child(new, f"{SVG}title").text == "New: 500"
+    assert child(churned, f"{SVG}title").text == "Churned: -250"
     assert churned.get("fill") == charts.NEGATIVE != new.get("fill")
-    zero = float(new.get("y")) + float(new.get("height"))
-    assert float(churned.get("y")) == pytest.approx(zero, abs=0.1)
+    zero = float(attr(new, "y")) + float(attr(new, "height"))
+    assert float(attr(churned, "y")) == pytest.approx(zero, abs=0.1)
 
 
 def test_horizontal_bars_write_each_number_beside_its_bar():
@@ -65,7 +77,7 @@ def test_horizontal_bars_write_each_number_beside_its_bar():
     texts = [t.text for t in root.iter(f"{SVG}text")]
     assert texts == ["Active", "1,490", "Canceled", "0"]
     active, canceled = root.findall(f"{SVG}g/{SVG}rect")
-    assert float(active.get("width")) > 0 == float(canceled.get("width"))
+    assert float(attr(active, "width")) > 0 == float(attr(canceled, "width"))
 
 
 @pytest.mark.parametrize(
@@ -102,7 +114,7 @@ def test_no_data_draws_a_frame_that_says_so(svg):
 
 def test_flat_data_still_has_a_scale():
     root = parse(charts.line_chart("t", ["a", "b"], [("s", [0, 0])]))
-    points = root.find(f"{SVG}polyline").get("points")
+    points = attr(child(root, f"{SVG}polyline"), "points")
     assert "nan" not in points and "inf" not in points
 
 
@@ -144,4 +156,5 @@ def test_every_legend_name_fits_in_the_chart():
     legend = [t for t in root.iter(f"{SVG}text") if t.text in names]
     assert [t.text for t in legend] == names
     last = legend[-1]
-    assert float(last.get("x")) + charts.LEGEND_CHAR * len(last.text) <= charts.WIDTH
+    assert last.text is not None
+    assert float(attr(last, "x")) + charts.LEGEND_CHAR * len(last.text) <= charts.WIDTH

@@ -168,6 +168,7 @@ def test_trial_reader_subscribes_through_checkout_and_is_not_charged_before_the_
 
     sub = Subscription.objects.select_related("plan").get(user__email=email)
     assert sub.stripe_subscription_id
+    assert sub.plan is not None
     assert (sub.status, sub.plan.code) == ("trialing", "monthly")
     # Stripe keeps whole seconds: the synced trial end is the local one, truncated.
     assert sub.trial_ends_at == trial_ends_at.replace(microsecond=0)

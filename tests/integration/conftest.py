@@ -16,10 +16,13 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.db import connection
+
+# The Redis and filesystem transports are kombu virtual transports, whose channels purge.
+from kombu.transport.virtual import Channel as VirtualChannel
 
 from config.celery_app import app as celery_app
 
@@ -39,7 +42,9 @@ def free_port() -> int:
         return port
 
 
-def wait_for(predicate, timeout: float = 90.0, interval: float = 0.05) -> None:  # type: ignore[no-untyped-def]
+def wait_for(
+    predicate: Callable[[], object], timeout: float = 90.0, interval: float = 0.05
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -77,7 +82,7 @@ def real_broker():
     needs_postgresql()
     celery_app.conf.task_always_eager = False
     with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
+        cast(VirtualChannel, conn.default_channel).queue_purge("celery")
     yield
     celery_app.conf.task_always_eager = True
 
@@ -88,8 +93,20 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(10)
 
 
+@dataclass
+class Workers:
+    """`start_worker(chunk_size=...)`: a Celery worker on the real broker; the emails it
+    sends land as files in `start_worker.mail_dir`."""
+
+    start: Callable[[int], subprocess.Popen[bytes]]
+    mail_dir: Path
+
+    def __call__(self, chunk_size: int = 1000) -> subprocess.Popen[bytes]:
+        return self.start(chunk_size)
+
+
 @pytest.fixture
-def start_worker(tmp_path, real_broker):
+def start_worker(tmp_path, real_broker) -> Iterator[Workers]:
     workers: list[subprocess.Popen[bytes]] = []
     log = open(tmp_path / "worker.log", "ab")  # noqa: SIM115 - closed at teardown
     mail_dir = tmp_path / "mail"
@@ -126,8 +143,7 @@ def start_worker(tmp_path, real_broker):
         workers.append(worker)
         return worker
 
-    start.mail_dir = mail_dir  # type: ignore[attr-defined]
-    yield start
+    yield Workers(start, mail_dir)
     for worker in workers:
         _stop(worker)
     log.close()
@@ -185,8 +201,19 @@ def collected_static(tmp_path_factory) -> None:
     )
 
 
+@dataclass
+class Servers:
+    """`serve(**env)`: see the fixture; `serve.log` is the servers' log file."""
+
+    start: Callable[..., str]
+    log: Path
+
+    def __call__(self, **overrides: str) -> str:
+        return self.start(**overrides)
+
+
 @pytest.fixture
-def serve(tmp_path, collected_static) -> Iterator[Callable[..., str]]:
+def serve(tmp_path, collected_static) -> Iterator[Servers]:
     """`serve(**env)`: gunicorn (sync, 2 workers) on the test database and a free port,
     with these environment overrides; its base URL. Stopped at teardown."""
     needs_postgresql()
@@ -227,8 +254,7 @@ def serve(tmp_path, collected_static) -> Iterator[Callable[..., str]]:
         wait_for(up, timeout=60, interval=0.2)
         return base_url
 
-    start.log = tmp_path / "gunicorn.log"  # type: ignore[attr-defined]
-    yield start
+    yield Servers(start, tmp_path / "gunicorn.log")
     for server in servers:
         _stop(server)
     log.close()

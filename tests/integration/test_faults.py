@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 import redis
@@ -37,7 +38,7 @@ def clean_app_cache():
     client.close()
 
 
-def no_server_errors(log) -> None:  # type: ignore[no-untyped-def]
+def no_server_errors(log: Path) -> None:
     text = log.read_text()
     assert "Internal Server Error" not in text, text[-3000:]
 

@@ -12,6 +12,7 @@ from articles.models import PublisherStaff
 from ops.permissions import ops_view_grant
 from subscriptions.models import Subscription
 from subscriptions.services.transitions import subscription_for_user, transition
+from subscriptions.vocabulary import AuditSource
 from tests.factories import PublisherFactory, UserFactory
 
 # The Stripe double's fixtures (the process, `double`, `relay`), shared with these tests.
@@ -59,7 +60,7 @@ def local_trial(user, *, days_left: int = 10) -> Subscription:
     return transition(
         subscription_id=sub.pk,
         to="trialing",
-        source="trial",
+        source=AuditSource.TRIAL,
         trial_started_at=now - timedelta(days=14 - days_left),
         trial_ends_at=now + timedelta(days=days_left),
     )

@@ -313,6 +313,7 @@ def test_two_simultaneous_submits_of_one_form_do_one_thing(ops_user, reader):
 
     sub = local_trial(reader)
     ends = sub.trial_ends_at
+    assert ends is not None
     start = threading.Barrier(2)
     outcomes: list[str] = []
 

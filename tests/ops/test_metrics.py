@@ -17,6 +17,7 @@ from subscriptions.models import JobRun, MetricSnapshot, MrrChange, Plan, Subscr
 from subscriptions.services import jobs
 from subscriptions.services.snapshots import snapshots_catch_up
 from subscriptions.services.transitions import ALLOWED, subscription_for_user, transition
+from subscriptions.vocabulary import AuditSource
 from tests.factories import PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +46,7 @@ def new_sub(created: datetime) -> Subscription:
 
 
 def move(sub: Subscription, to: str, when: datetime, **changes) -> None:
-    transition(subscription_id=sub.pk, to=to, source="test", now=when, **changes)
+    transition(subscription_id=sub.pk, to=to, source=AuditSource.STRIPE, now=when, **changes)
 
 
 @pytest.fixture

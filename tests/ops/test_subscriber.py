@@ -19,6 +19,7 @@ from subscriptions.models import (
     Subscription,
 )
 from subscriptions.services.transitions import transition
+from subscriptions.vocabulary import AuditAction, AuditSource
 from tests.factories import ArticleFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,8 +50,8 @@ def reader():
     transition(
         subscription_id=sub.pk,
         to="active",
-        source="stripe",
-        action="stripe:active",
+        source=AuditSource.STRIPE,
+        action=AuditAction.STRIPE_SUBSCRIPTION_SYNCED,
         now=T0 + timedelta(days=14),
         plan=plan,
         stripe_subscription_id="sub_foo",
@@ -155,12 +156,12 @@ def test_timeline_is_one_ordered_list_of_everything(reader, ops_user):
         ("ops", "Staff: trial.extended"),  # day 2
         ("email", "Email: trial_ending"),  # day 11
         ("payment", "Stripe: invoice.paid"),  # day 14, a second before
-        ("state", "stripe:active"),  # day 14
+        ("state", "stripe.subscription_synced"),  # day 14
         ("payment", "Payment received"),  # day 14
     ]
     claimed = next(i for i in story.items if i.title == "Trial claimed")
     assert "Who bought the harbour?" in claimed.detail
-    state = next(i for i in story.items if i.title == "stripe:active")
+    state = next(i for i in story.items if i.title == "stripe.subscription_synced")
     assert "trialing → active" in state.detail
     assert ("evt_paid", "https://dashboard.stripe.com/test/events/evt_paid") in state.links
     staff = next(i for i in story.items if i.kind == "ops")

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -31,7 +32,7 @@ def reader_client(kind: str, *, api: bool) -> APIClient:
         return client
     user = UserFactory()
     now = timezone.now()
-    states = {
+    states: dict[str, dict[str, Any]] = {
         "signed_in": {"status": "none"},
         "lapsed": {"status": "expired", "trial_ends_at": now - timedelta(days=1)},
         "trial": {"status": "trialing", "trial_ends_at": now + timedelta(days=3)},

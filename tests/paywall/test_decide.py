@@ -5,13 +5,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from subscriptions.paywall import Meter, Reader, Rule, decide
+from subscriptions.vocabulary import EntitlementReason
 
 ANON = Reader(authenticated=False)
 SIGNED_IN = Reader(authenticated=True)
 ENTITLED = {
-    "subscriber": Reader(authenticated=True, entitlement="subscriber"),
-    "trial": Reader(authenticated=True, entitlement="trial"),
-    "complimentary": Reader(authenticated=True, entitlement="complimentary"),
+    "subscriber": Reader(authenticated=True, entitlement=EntitlementReason.SUBSCRIBER),
+    "trial": Reader(authenticated=True, entitlement=EntitlementReason.TRIAL),
+    "complimentary": Reader(authenticated=True, entitlement=EntitlementReason.COMPLIMENTARY),
 }
 FRESH = Meter(limit=5, used=0)
 LAST_ONE = Meter(limit=5, used=4)
@@ -58,6 +59,7 @@ def test_rule_table(reader, level, meter, granted, reason, counts):
 
 def test_meter_reports_the_read_being_counted():
     decision = decide(reader=ANON, rule=Rule(level="metered"), meter=Meter(limit=5, used=2))
+    assert decision.meter is not None
     assert decision.meter.as_dict() == {"limit": 5, "used": 3, "remaining": 2}
 
 
@@ -65,6 +67,7 @@ def test_title_cap_binds_when_it_leaves_fewer_reads():
     meter = Meter(limit=5, used=1, used_in_title=1, title_cap=2)
     first = decide(reader=ANON, rule=Rule(level="metered"), meter=meter)
     assert first.granted
+    assert first.meter is not None
     assert first.meter.as_dict() == {"limit": 2, "used": 2, "remaining": 0}
     capped = Meter(limit=5, used=2, used_in_title=2, title_cap=2)
     wall = decide(reader=ANON, rule=Rule(level="metered"), meter=capped)
@@ -75,6 +78,7 @@ def test_site_limit_binds_even_under_a_generous_title_cap():
     meter = Meter(limit=5, used=5, used_in_title=0, title_cap=3)
     decision = decide(reader=ANON, rule=Rule(level="metered"), meter=meter)
     assert (decision.granted, decision.reason) == (False, "meter_exhausted")
+    assert decision.meter is not None
     assert decision.meter.remaining == 0
 
 

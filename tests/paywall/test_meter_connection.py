@@ -3,6 +3,7 @@
 that died meanwhile (PostgreSQL restarted) still costs the reader nothing: the statement
 is sent again on a new connection, and counts once. Needs PostgreSQL."""
 
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -23,8 +24,9 @@ pytestmark = [
 def _new_request() -> None:
     """What the start of a request does to the connection (the test client skips it)."""
     connection.ensure_connection()
-    assert connection.health_check_enabled
-    connection.health_check_done = False
+    # django-stubs does not declare the CONN_HEALTH_CHECKS flags of the connection.
+    assert connection.health_check_enabled  # type: ignore[attr-defined]
+    connection.health_check_done = False  # type: ignore[attr-defined]
 
 
 def _drop_the_connection() -> None:
@@ -70,7 +72,7 @@ def test_a_dropped_connection_is_replaced_and_the_read_counted_once(new_reader):
 def test_a_read_already_counted_is_not_counted_again_when_sent_twice():
     """What a resend after a lost answer meets: the row is there, nothing more is counted."""
     article = ArticleFactory(access_level="metered")
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "key": "a:reader",
         "article_id": article.pk,
         "publication_id": article.publication_id,
@@ -99,5 +101,5 @@ def test_inside_a_transaction_the_health_check_is_left_alone():
             title_cap=None,
             now=timezone.now(),
         )
-    assert connection.health_check_done
+    assert connection.health_check_done  # type: ignore[attr-defined]  # see _new_request
     assert ping.call_count == 1  # Django's own check, as for any query

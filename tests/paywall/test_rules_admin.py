@@ -158,6 +158,7 @@ def test_rule_versions_are_read_only_in_the_admin(admin_client):
         {"access_level": "premium", "free_articles_cap": "", "preview_paragraphs": ""},
     )
     version = RuleVersion.objects.first()
+    assert version is not None
     assert admin_client.get("/admin/publishers/ruleversion/").status_code == 200
     assert admin_client.get("/admin/publishers/ruleversion/add/").status_code == 403
     delete = admin_client.post(

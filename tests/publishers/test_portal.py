@@ -9,6 +9,7 @@ from django.test import Client
 from articles.models import PublisherStaff
 from publishers.models import RuleDraft, RuleVersion
 from subscriptions.models import AccessRule, AuditEntry, PublisherStatement
+from tests.mailbox import alternatives
 
 pytestmark = pytest.mark.django_db
 
@@ -332,7 +333,7 @@ def test_an_invitation_goes_through_the_outbox_once_to_the_address(
     link = settings.SITE_URL + reverse("publishers:invitation", args=[invitation.token])
     assert message.to == ["new.colleague@example.org"]
     assert link in message.body
-    assert f'href="{link}"' in message.alternatives[0][0]
+    assert f'href="{link}"' in alternatives(message)[0][0]
     assert side_a.publisher.name in message.subject
     # Owed once: the same invitation owed again sends nothing more.
     from publishers.services import _owe_invitation

@@ -77,7 +77,7 @@ def replay(events, rule: simulator.SimRule, now: datetime) -> dict:
             if e.user_id:
                 walls_by_user[e.user_id].append(e.at)
     conversions = simulator.conversions(since=since, until=until)
-    converted = {"trial": set(), "subscription": set()}
+    converted: dict[str, set[int]] = {"trial": set(), "subscription": set()}
     for user, at, kind in conversions:
         if any(w < at <= w + timedelta(hours=24) for w in walls_by_user.get(user, ())):
             converted[kind].add(user)

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from subscriptions.models import AuditEntry, Subscription
 from subscriptions.services.transitions import subscription_for_user, transition
-from subscriptions.vocabulary import AuditAction
+from subscriptions.vocabulary import AuditAction, AuditSource
 from tests.factories import PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,7 @@ def start_local_trial(user, days: int = 10) -> Subscription:
     return transition(
         subscription_id=sub.pk,
         to="trialing",
-        source="trial",
+        source=AuditSource.TRIAL,
         trial_started_at=timezone.now(),
         trial_ends_at=timezone.now() + timedelta(days=days),
     )

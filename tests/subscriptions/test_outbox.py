@@ -17,6 +17,7 @@ from subscriptions.models import Notification, NotificationStatus
 from subscriptions.services import notifications
 from subscriptions.vocabulary import NotificationKind
 from tests.factories import UserFactory
+from tests.mailbox import alternatives
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def test_every_kind_is_an_email_from_templates_with_absolute_links(
         f"{settings.SITE_NAME}:"
     )
     assert "\n" not in message.subject
-    html = message.alternatives[0][0]
+    html = alternatives(message)[0][0]
     assert f"{settings.SITE_URL}/" in message.body
     assert f'href="{settings.SITE_URL}/' in html
     assert Notification.objects.get(user=user).status == NotificationStatus.SENT

@@ -64,6 +64,7 @@ def test_the_change_form_edits_nothing(client, staff):
 def test_extend_trial_action_moves_the_end_and_audits_the_staff_member(client, staff):
     sub = local_trial(days=3)
     before = sub.trial_ends_at
+    assert before is not None
     response = act(client, "extend_trial", sub)
     assert b"Trials extended: 1." in response.content
     sub.refresh_from_db()

@@ -24,7 +24,7 @@ from subscriptions.models import (
 )
 from subscriptions.selectors import entitlement_of
 from subscriptions.services.transitions import subscription_for_user, transition
-from subscriptions.vocabulary import AuditAction
+from subscriptions.vocabulary import AuditAction, AuditSource
 from tests.factories import PlanFactory, UserFactory
 from tests.subscriptions.stripe_double import StripeDouble, point_at_double
 
@@ -76,7 +76,7 @@ def reader(*, trial_days: int | None = None) -> tuple[Any, APIClient]:
         transition(
             subscription_id=sub.pk,
             to="trialing",
-            source="trial",
+            source=AuditSource.TRIAL,
             trial_started_at=now,
             trial_ends_at=now + timedelta(days=trial_days),
         )
@@ -128,6 +128,7 @@ def test_trial_then_checkout_is_active_with_no_charge_before_the_trial_ends(
     assert {"customer.subscription.created", "checkout.session.completed"} <= set(delivered)
     sub = sub_of(user)
     assert sub.stripe_subscription_id == stripe_id
+    assert sub.plan is not None
     assert (sub.status, sub.trial_ends_at, sub.plan.code) == ("trialing", trial_ends_at, "monthly")
     assert entitlement_of(sub).entitled
     assert invoices_of(double, user) == []  # nothing charged during the trial
@@ -289,7 +290,7 @@ def test_card_required_trial_starts_through_checkout(double, relay, settings):
 def test_no_checkout_trial_after_a_lapsed_one(double, relay, settings):
     settings.TRIAL_REQUIRES_CARD = True
     user, client = reader(trial_days=3)
-    transition(subscription_id=sub_of(user).pk, to="expired", source="job")
+    transition(subscription_id=sub_of(user).pk, to="expired", source=AuditSource.JOB)
     subscribe(double, relay, client)
     assert sub_of(user).status == "active"
     assert [i["status"] for i in invoices_of(double, user)] == ["paid"]

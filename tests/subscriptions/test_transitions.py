@@ -10,6 +10,7 @@ from subscriptions.services.transitions import (
     subscription_for_user,
     transition,
 )
+from subscriptions.vocabulary import AuditAction, AuditSource
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,8 +20,8 @@ def test_transition_writes_once_and_is_idempotent():
     user = UserFactory()
     sub = subscription_for_user(user_id=user.pk)
     ends = timezone.now() + timedelta(days=14)
-    transition(subscription_id=sub.pk, to="trialing", source="trial", trial_ends_at=ends)
-    transition(subscription_id=sub.pk, to="trialing", source="trial", trial_ends_at=ends)
+    transition(subscription_id=sub.pk, to="trialing", source=AuditSource.TRIAL, trial_ends_at=ends)
+    transition(subscription_id=sub.pk, to="trialing", source=AuditSource.TRIAL, trial_ends_at=ends)
     sub.refresh_from_db()
     assert sub.status == "trialing"
     assert sub.trial_ends_at == ends
@@ -35,7 +36,7 @@ def test_no_second_trial(lapsed):
         transition(
             subscription_id=sub.pk,
             to="trialing",
-            source="trial",
+            source=AuditSource.TRIAL,
             trial_ends_at=timezone.now() + timedelta(days=14),
         )
     sub.refresh_from_db()
@@ -46,7 +47,7 @@ def test_no_second_trial(lapsed):
 def test_unknown_field_is_refused():
     sub = subscription_for_user(user_id=UserFactory().pk)
     with pytest.raises(TypeError):
-        transition(subscription_id=sub.pk, to="active", source="ops", status="active")
+        transition(subscription_id=sub.pk, to="active", source=AuditSource.OPS, status="active")
 
 
 @pytest.mark.parametrize(
@@ -91,11 +92,11 @@ def test_transition_saves_stripe_ids_and_plan():
     transition(
         subscription_id=sub.pk,
         to="active",
-        source="stripe",
+        source=AuditSource.STRIPE,
         stripe_subscription_id="sub_1",
         plan=plan,
     )
-    transition(subscription_id=sub.pk, to="active", source="stripe", plan_id=None)
+    transition(subscription_id=sub.pk, to="active", source=AuditSource.STRIPE, plan_id=None)
     sub.refresh_from_db()
     assert (sub.stripe_subscription_id, sub.plan_id) == ("sub_1", None)
 
@@ -109,13 +110,16 @@ def test_every_start_is_kept_once_and_the_batch_form_refuses_starts():
     user = UserFactory()
     sub = subscription_for_user(user_id=user.pk)
     ends = timezone.now() + timedelta(days=14)
-    transition(subscription_id=sub.pk, to="trialing", source="trial", trial_ends_at=ends)
+    transition(subscription_id=sub.pk, to="trialing", source=AuditSource.TRIAL, trial_ends_at=ends)
     transition(
-        subscription_id=sub.pk, to="trialing", source="ops", trial_ends_at=ends + timedelta(1)
+        subscription_id=sub.pk,
+        to="trialing",
+        source=AuditSource.OPS,
+        trial_ends_at=ends + timedelta(1),
     )
-    transition(subscription_id=sub.pk, to="active", source="stripe")
-    transition(subscription_id=sub.pk, to="past_due", source="stripe")
-    transition(subscription_id=sub.pk, to="active", source="stripe")
+    transition(subscription_id=sub.pk, to="active", source=AuditSource.STRIPE)
+    transition(subscription_id=sub.pk, to="past_due", source=AuditSource.STRIPE)
+    transition(subscription_id=sub.pk, to="active", source=AuditSource.STRIPE)
     assert sorted(Conversion.objects.values_list("kind", flat=True)) == ["subscription", "trial"]
     with pytest.raises(ValueError):
         transition_many(
@@ -123,6 +127,6 @@ def test_every_start_is_kept_once_and_the_batch_form_refuses_starts():
             limit=10,
             from_status="canceled",
             to="active",
-            source="job",
-            action="subscription.status_changed",
+            source=AuditSource.JOB,
+            action=AuditAction.SUBSCRIPTION_STATUS_CHANGED,
         )

@@ -27,6 +27,7 @@ from subscriptions.selectors import entitlement_of
 from subscriptions.services.stripe_events import stripe_event_replay
 from subscriptions.services.transitions import subscription_for_user, transition
 from subscriptions.tasks import process_stripe_event
+from subscriptions.vocabulary import AuditSource
 from tests.factories import PlanFactory, UserFactory
 from tests.subscriptions.stripe_payloads import (
     WEBHOOK_SECRET,
@@ -104,7 +105,7 @@ def lifecycle(*, now: int | None = None) -> Scenario:
     transition(
         subscription_id=local.pk,
         to="trialing",
-        source="trial",
+        source=AuditSource.TRIAL,
         trial_started_at=datetime.fromtimestamp(now - 4 * DAY, tz=UTC),
         trial_ends_at=datetime.fromtimestamp(trial_end, tz=UTC),
     )
@@ -397,6 +398,7 @@ def test_lifecycle_in_order(deliver):
 
     deliver(e["created_trialing"])
     sub = s.sub()
+    assert sub.plan is not None
     assert (sub.status, sub.plan.code, sub.trial_ends_at) == ("trialing", "monthly", trial_end)
     assert sub.current_period_end == trial_end
 
@@ -583,7 +585,7 @@ def test_temporary_stripe_failure_asks_for_a_retry_and_keeps_the_error(deliver, 
     assert stored.error.startswith("TemporaryBillingError")
 
     with pytest.raises(Retry) as retry:
-        process_stripe_event.apply(args=[stored.pk])
+        process_stripe_event.apply(args=(stored.pk,))
     assert retry.value.when is not None  # backoff: a countdown, not at once
     stored.refresh_from_db()
     assert (stored.status, stored.attempts) == ("failed", 2)
@@ -592,7 +594,7 @@ def test_temporary_stripe_failure_asks_for_a_retry_and_keeps_the_error(deliver, 
     # Stripe is back (here: no client, the payload is applied): the retry succeeds.
     settings.STRIPE_API_BASE = None
     settings.STRIPE_SECRET_KEY = None
-    process_stripe_event.apply(args=[stored.pk])
+    process_stripe_event.apply(args=(stored.pk,))
     stored.refresh_from_db()
     assert (stored.status, stored.error, stored.attempts) == ("processed", "", 3)
     assert s.sub().stripe_subscription_id == s.sub_id
