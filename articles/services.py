@@ -12,7 +12,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import Article, Publisher, PublisherStaff, StaffRole
+from subscriptions import paywall
+
+from .models import Article, ArticleAccess, Publisher, PublisherStaff, StaffRole
 
 ALLOWED_TAGS = {
     "p",
@@ -79,10 +81,29 @@ def article_body_clean(html: str) -> str:
 
 
 def article_save(*, article: Article) -> Article:
-    """Create or update one article, its body sanitised."""
+    """Create or update one article, its body sanitised. A changed level (override) tells
+    the paywall, which rebuilds the rule simulator's view of the title in the background."""
     article.body = article_body_clean(article.body)
     article.full_clean(validate_unique=False)
-    article.save()
+    with transaction.atomic():
+        before = (
+            Article.objects.filter(pk=article.pk)
+            .values_list("access_level", "publication_id")
+            .first()
+            if article.pk
+            else None
+        )
+        article.save()
+        if before is None:
+            titles = set() if article.access_level == ArticleAccess.INHERIT else {
+                article.publication_id
+            }
+        elif before != (article.access_level, article.publication_id):
+            titles = {before[1], article.publication_id}
+        else:
+            titles = set()
+        if titles:
+            paywall.article_levels_changed(publication_ids=sorted(titles))
     return article
 
 
@@ -92,6 +113,9 @@ def articles_create(*, articles: Sequence[Article], batch_size: int = 500) -> No
         article.body = article_body_clean(article.body)
     with transaction.atomic():
         Article.objects.bulk_create(articles, batch_size=batch_size, ignore_conflicts=True)
+        overridden = {a.publication_id for a in articles if a.access_level != ArticleAccess.INHERIT}
+        if overridden:
+            paywall.article_levels_changed(publication_ids=sorted(overridden))
 
 
 @dataclass(frozen=True)
@@ -146,20 +170,12 @@ def publisher_staff_add(
 def article_access_set(*, article_ids: list[int], access_level: str) -> int:
     """Set (or clear, with "inherit") the paywall override of these articles; takes
     effect on the next view in every process. Returns how many articles changed."""
-    from django.db import transaction
-
-    from subscriptions import paywall
-
-    from .models import Article, ArticleAccess
-
     if access_level not in ArticleAccess.values:
         raise ValueError(f"Unknown access level {access_level!r}")
     with transaction.atomic():
-        changed = (
-            Article.objects.filter(pk__in=article_ids)
-            .exclude(access_level=access_level)
-            .update(access_level=access_level)
-        )
+        changing = Article.objects.filter(pk__in=article_ids).exclude(access_level=access_level)
+        titles = sorted(set(changing.values_list("publication_id", flat=True)))
+        changed = changing.update(access_level=access_level)
         if changed:
-            paywall.rules_changed()
+            paywall.article_levels_changed(publication_ids=titles)
     return changed

@@ -41,7 +41,6 @@ from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
-from django.core import signing
 from django.db import transaction
 from django.http import HttpRequest
 from django.test import RequestFactory
@@ -60,9 +59,6 @@ HISTORY_DAYS = 120
 DEFAULT_READERS = 180
 DEFAULT_VISITORS = 200
 READER_DOMAIN = "readers.masthead.local"
-# The salt the paywall signs its anonymous meter cookie with (subscriptions.paywall.metering):
-# the demo's anonymous visitors carry a cookie like a browser's, so their meter is real.
-METER_COOKIE_SALT = "masthead.meter"
 FRESH_NEWS = timedelta(days=6)
 OLDER_NEWS = timedelta(days=30)
 SPECIALS = 7  # the last readers play the cases listed in `plan_specials`
@@ -203,8 +199,8 @@ class History:
         request = self.factory.get("/")
         request.user = user if user is not None else AnonymousUser()
         if meter_id and user is None:
-            signer = signing.get_cookie_signer(salt=settings.METER_COOKIE_NAME + METER_COOKIE_SALT)
-            request.COOKIES[settings.METER_COOKIE_NAME] = signer.sign(meter_id)
+            # A cookie like a browser's (signed as the paywall signs it): the meter is real.
+            request.COOKIES[settings.METER_COOKIE_NAME] = paywall.meter_cookie_value(meter_id)
         return request
 
     def read(

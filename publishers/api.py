@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from articles.models import Article, Publication
 from config.exceptions import ApplicationError
 from subscriptions import paywall
+from subscriptions.services import read_rollup
 
 from . import selectors, services, simulator, stats
 from .serializers import (
@@ -60,6 +61,31 @@ BAD_RULE = OpenApiResponse(
             {"detail": 'access_level: "paid" is not a valid choice.', "code": "invalid_choice"},
         )
     ],
+)
+PREPARING = OpenApiResponse(
+    ErrorSerializer,
+    description=(
+        "The title's last 30 days of reads are being prepared for the simulator (after an "
+        "article's level or the meter limit changed); nothing changed. Try again after "
+        "`Retry-After` seconds."
+    ),
+    examples=[
+        OpenApiExample(
+            "preparing",
+            {
+                "detail": "The simulator is preparing this title's last 30 days; "
+                "try again in a minute.",
+                "code": "simulation_preparing",
+            },
+        )
+    ],
+)
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    int,
+    location=OpenApiParameter.HEADER,
+    response=[503],
+    description="Seconds to wait before asking again.",
 )
 ADMIN_ONLY = OpenApiResponse(
     ErrorSerializer,
@@ -169,21 +195,33 @@ class SimulateView(PublisherAPIView):
         operation_id="publisher_rule_simulate",
         request=RuleInputSerializer,
         examples=[RULE_EXAMPLE],
-        responses={200: SimulationSerializer, 400: BAD_RULE, **COMMON},
+        parameters=[RETRY_AFTER],
+        responses={200: SimulationSerializer, 400: BAD_RULE, 503: PREPARING, **COMMON},
         description=(
             "Replay the title's last 30 days of reads under the proposed rule and under the "
-            "live one. Changes nothing."
+            "live one. Changes nothing. A large title whose reads must first be prepared "
+            "again (an article's level changed) answers 503 `simulation_preparing` with "
+            "`Retry-After` while the worker prepares them."
         ),
     )
     def post(self, request: Request, slug: str) -> Response:
         publication, _ = self.title(slug)
         body = RuleInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return Response(simulation(publication=publication, own=dict(body.validated_data)))
+        try:
+            result = simulation(publication=publication, own=dict(body.validated_data))
+        except read_rollup.RollupPreparing as preparing:
+            return Response(
+                {"detail": preparing.message, "code": preparing.code},
+                status=preparing.status_code,
+                headers={"Retry-After": str(preparing.retry_after)},
+            )
+        return Response(result)
 
 
 def simulation(*, publication: Publication, own: dict[str, Any]) -> dict[str, Any]:
-    """Proposed own values against the live rule, both replayed the same way."""
+    """Proposed own values against the live rule, both replayed the same way. Raises
+    `read_rollup.RollupPreparing` (the rebuild queued) for a stale large title."""
     now = timezone.now()
     live_values = selectors.resolve_values(
         publication=publication, own=selectors.resolved_rule(publication=publication).own

@@ -21,7 +21,6 @@ from config.exceptions import ApplicationError
 from config.links import absolute_url
 from subscriptions import paywall
 from subscriptions.models import AccessRule, AuditEntry, RuleScope
-from subscriptions.services import read_rollup
 from subscriptions.services.notifications import notify
 from subscriptions.vocabulary import AuditAction, AuditSource, NotificationKind
 
@@ -319,7 +318,6 @@ def article_override_set(
             article_ids=[pk for pk, _, _ in owned], access_level=access_level
         )
         if changed:
-            read_rollup.rebuild_soon()  # the simulator's meter ranks depend on overrides
             audit(
                 publisher=publisher,
                 actor=actor,

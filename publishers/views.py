@@ -31,6 +31,7 @@ from config import charts
 from config.exceptions import ApplicationError
 from subscriptions import paywall
 from subscriptions.models import PublisherStatement
+from subscriptions.services import read_rollup
 from subscriptions.services.statements import split
 
 from . import selectors, services, stats
@@ -241,7 +242,14 @@ def simulate(request: HttpRequest, staff: PublisherStaff, title: str) -> HttpRes
     if draft is None:
         messages.info(request, "Save a draft first: the simulator compares it with the live rule.")
         return redirect("publishers:rule", publisher=staff.publisher.slug, title=publication.slug)
-    result = simulation(publication=publication, own=draft.values())
+    try:
+        result = simulation(publication=publication, own=draft.values())
+    except read_rollup.RollupPreparing:
+        return render(
+            request,
+            "publishers/simulate_preparing.html",
+            _context(request, staff, publication=publication, draft=draft),
+        )
     live, proposed = result["live"], result["proposed"]
     figures = [
         ("Reads", "reads"),

@@ -256,8 +256,12 @@ class ReadRollupState(models.Model):
     publication = models.OneToOneField(
         "articles.Publication", on_delete=models.CASCADE, related_name="+"
     )
-    signature = models.CharField(max_length=64)
-    built_at = models.DateTimeField()
+    signature = models.CharField(max_length=64)  # "" until first built
+    built_at = models.DateTimeField(null=True)
+    # When a rebuild was last asked of the worker (None once built): many simulations of a
+    # stale title queue one rebuild (`paywall.rollup.queue_rebuild`).
+    rebuild_queued_at = models.DateTimeField(null=True)
 
     def __str__(self) -> str:
-        return f"{self.publication_id} built {self.built_at:%Y-%m-%d %H:%M}"
+        built = f"{self.built_at:%Y-%m-%d %H:%M}" if self.built_at else "never"
+        return f"{self.publication_id} built {built}"

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..selectors import STATE_ATTR, entitlement_for_user
-from . import events, metering, rules
+from . import events, metering, rollup, rules
 from .decide import Decision, Meter, MeterState, Reader, Rule, decide
 from .levels import AccessLevel, ArticleAccess, EntitlementReason, Reason
 from .protocols import PaywalledArticle, PaywalledTitle, ReaderRequest
@@ -33,9 +33,11 @@ __all__ = [
     "Rule",
     "adopt_anonymous_meter",
     "article_access",
+    "article_levels_changed",
     "cookie_reader_key",
     "decide",
     "forget_reader",
+    "meter_cookie_value",
     "preview_as",
     "publication_cap",
     "publication_level",
@@ -51,6 +53,7 @@ rule_set = rules.rule_set
 adopt_anonymous_meter = metering.adopt_anonymous_meter
 cookie_reader_key = metering.cookie_reader_key
 forget_reader = metering.forget_reader
+meter_cookie_value = metering.meter_cookie_value
 
 
 def titles_with_rules() -> list[int]:
@@ -65,6 +68,14 @@ def rules_changed() -> None:
 
     rules.invalidate()
     transaction.on_commit(rules.invalidate)
+
+
+def article_levels_changed(*, publication_ids: list[int]) -> None:
+    """Articles of these titles changed their level (override): rules resolve afresh, and
+    the rule simulator's read rollup of the titles is rebuilt in the background (its meter
+    ranks depend on the overrides), so no simulation has to rebuild it in a request."""
+    rules_changed()
+    rollup.queue_rebuild(publication_ids=publication_ids)
 
 
 def rules_version() -> str:

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponseBase
@@ -130,6 +131,13 @@ def set_meter_cookie(request: HttpRequest, response: HttpResponseBase) -> None:
         samesite="Lax",
         secure=settings.SESSION_COOKIE_SECURE,
     )
+
+
+def meter_cookie_value(meter_id: str) -> str:
+    """The signed meter cookie a browser carries for this meter id (nothing counted yet):
+    what a simulated visitor (devtools' demo history) sends."""
+    signer = signing.get_cookie_signer(salt=settings.METER_COOKIE_NAME + COOKIE_SALT)
+    return signer.sign(meter_id)
 
 
 def cookie_reader_key(request: Any) -> str | None:

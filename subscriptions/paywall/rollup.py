@@ -16,12 +16,14 @@ events, in SQL, with a constant number of statements however large the batch:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..models import (
@@ -30,10 +32,15 @@ from ..models import (
     ReadRollupDay,
     ReadRollupDirty,
     ReadRollupReader,
+    ReadRollupState,
 )
 
 ENTITLED = ("subscriber", "trial", "complimentary")
 LOCK_KEY = 7_350_002  # pg_advisory_xact_lock: one rollup writer at a time
+REBUILD_TASK = "jobs.rollup_read_events"  # rebuilds every stale title
+# A rebuild asked for a title is not asked again for this long (a lost message is
+# asked again after it; the nightly job catches up anyway).
+REQUEUE_AFTER = timedelta(minutes=10)
 
 
 def month_of(at: datetime) -> date:
@@ -261,3 +268,36 @@ def apply_pending(*, wait: bool = True) -> bool:
             return False
         fold(cursor)
     return True
+
+
+def _send_rebuild() -> None:
+    # By name: the paywall never imports subscriptions.tasks (eager under test settings).
+    current_app.signature(REBUILD_TASK).delay()
+
+
+def queue_rebuild(*, publication_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Ask the worker to rebuild these titles' rollup (the rollup job, once this
+    transaction commits). A title already asked for in the last REQUEUE_AFTER is not
+    asked again: many simulations or saves queue one job. Returns how many titles were
+    newly asked for."""
+    now = now or timezone.now()
+    ids = sorted(set(publication_ids))
+    if not ids:
+        return 0
+    with transaction.atomic():
+        for publication_id in ids:
+            ReadRollupState.objects.get_or_create(
+                publication_id=publication_id, defaults={"signature": ""}
+            )
+        # One conditional UPDATE: of two concurrent askers, the second sees the first's
+        # row (PostgreSQL re-checks the condition after the lock), so only one queues.
+        asked = (
+            ReadRollupState.objects.filter(publication_id__in=ids)
+            .filter(
+                Q(rebuild_queued_at__isnull=True) | Q(rebuild_queued_at__lt=now - REQUEUE_AFTER)
+            )
+            .update(rebuild_queued_at=now)
+        )
+        if asked:
+            transaction.on_commit(_send_rebuild, robust=True)
+    return int(asked)

@@ -7,10 +7,15 @@ row per reader with the last day of each kind of read a rule may wall.
 
 The meter ranks depend on which articles are on the meter, that is on the article
 overrides, and are capped at the site's limit: `rebuild()` recomputes a title from all of
-its events, and `ensure_current()` (called by the simulator) does so when the overrides or
-the limit differ from what the title was built with (`ReadRollupState.signature`), after
-folding whatever is pending. Events written other than through `paywall.events` (bulk
-loads) are seen by the next rebuild: `run_job rollup_read_events`.
+its events. A title built with other overrides or another limit
+(`ReadRollupState.signature`) is stale: every change of an article's level asks the
+worker to rebuild it (`paywall.article_levels_changed()`), and `ensure_current()` (called
+by the simulator) folds what is pending and rebuilds a stale title in the request only
+when it is small (fewer than `SIMULATOR_INLINE_REBUILD_EVENTS` read events); a larger one
+is queued to the worker (once) and the simulation answers `RollupPreparing`: a rebuild
+takes 80-134 s per million events, longer than a request may. Events written other than
+through `paywall.events` (bulk loads) are seen by the next rebuild: `run_job
+rollup_read_events`.
 """
 
 from __future__ import annotations
@@ -19,14 +24,48 @@ import hashlib
 from datetime import datetime
 
 from django.apps import apps
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..models import ReadEvent, ReadRollupDirty, ReadRollupState
-from ..paywall.rollup import LOCK_KEY, apply_pending, fold, is_pg, lock, rank_cap, tables
-from . import dispatch
+from config.exceptions import ApplicationError
 
-__all__ = ["LOCK_KEY", "apply_pending", "ensure_current", "rebuild", "rebuild_soon", "signature"]
+from ..models import ReadEvent, ReadRollupDirty, ReadRollupState
+from ..paywall.rollup import (
+    LOCK_KEY,
+    apply_pending,
+    fold,
+    is_pg,
+    lock,
+    queue_rebuild,
+    rank_cap,
+    tables,
+)
+
+__all__ = [
+    "LOCK_KEY",
+    "RollupPreparing",
+    "apply_pending",
+    "ensure_current",
+    "queue_rebuild",
+    "rebuild",
+    "signature",
+]
+
+RETRY_AFTER_SECONDS = 60
+
+
+class RollupPreparing(ApplicationError):
+    """The title's rollup is being rebuilt in the background: ask again in a minute."""
+
+    retry_after = RETRY_AFTER_SECONDS
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The simulator is preparing this title's last 30 days; try again in a minute.",
+            code="simulation_preparing",
+            status_code=503,
+        )
 
 
 def signature(publication_id: int) -> str:
@@ -42,12 +81,14 @@ def signature(publication_id: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def rebuild(*, publication_id: int, now: datetime | None = None) -> None:
-    """Recompute the title's rollup from all of its read events."""
+def rebuild(*, publication_id: int, now: datetime | None = None, wait: bool = True) -> bool:
+    """Recompute the title's rollup from all of its read events. Without `wait`, give up
+    (False) when another rebuild or fold holds the rollup."""
     now = now or timezone.now()
     t = tables()
     with transaction.atomic(), connection.cursor() as cursor:
-        lock(cursor)
+        if not lock(cursor, wait=wait):
+            return False
         for table in ("days", "counts", "readers"):
             cursor.execute(f"DELETE FROM {t[table]} WHERE publication_id = %s", [publication_id])
         month = (
@@ -69,38 +110,67 @@ def rebuild(*, publication_id: int, now: datetime | None = None) -> None:
                 cursor.execute(f"ANALYZE {t[table]}")
         ReadRollupState.objects.update_or_create(
             publication_id=publication_id,
-            defaults={"signature": signature(publication_id), "built_at": now},
+            defaults={
+                "signature": signature(publication_id),
+                "built_at": now,
+                "rebuild_queued_at": None,
+            },
         )
+    return True
+
+
+def is_current(publication_id: int) -> bool:
+    built = ReadRollupState.objects.filter(publication_id=publication_id).values_list(
+        "signature", flat=True
+    )
+    return built.first() == signature(publication_id)
+
+
+def is_small(publication_id: int) -> bool:
+    """Fewer read events than a request may rebuild (a count that stops at the limit)."""
+    limit = int(settings.SIMULATOR_INLINE_REBUILD_EVENTS)
+    events = ReadEvent.objects.filter(publication_id=publication_id).values("pk")[:limit]
+    return events.count() < limit
 
 
 def ensure_current(*, publication_id: int) -> None:
-    """Apply what is pending, and rebuild the title if it was built with other overrides
-    (or never): afterwards its rollup says exactly what its events say."""
+    """Fold what is pending and make sure the title's rollup says exactly what its events
+    say: a stale small title is rebuilt here; a large one (or one whose rebuild would
+    wait on another) is queued to the worker, once, and `RollupPreparing` raised.
+
+    The pending fold never waits either: while a rebuild holds the rollup, the reads of
+    the last moments stay for the flush job."""
     if ReadRollupDirty.objects.exists():
-        apply_pending()
-    state = ReadRollupState.objects.filter(publication_id=publication_id).first()
-    if state is None or state.signature != signature(publication_id):
-        rebuild(publication_id=publication_id)
-
-
-def rebuild_soon() -> None:
-    """After article overrides change: rebuild the changed titles in the background (the
-    rollup job, once this transaction commits), so the next simulation need not."""
-    dispatch.after_commit("jobs.rollup_read_events", robust=True)
+        apply_pending(wait=False)
+    if is_current(publication_id):
+        return
+    if is_small(publication_id) and rebuild(publication_id=publication_id, wait=False):
+        return
+    queue_rebuild(publication_ids=[publication_id])
+    raise RollupPreparing()
 
 
 def rollup_stale_titles() -> dict[str, int]:
-    """The job: apply what is pending, then rebuild every title whose overrides changed
-    or that has read events but was never built."""
+    """The job: apply what is pending, then rebuild every title whose overrides changed,
+    that has read events but was never built, or whose rebuild was asked for."""
     apply_pending()
     Publication = apps.get_model("articles", "Publication")
-    states = dict(ReadRollupState.objects.values_list("publication_id", "signature"))
+    states = {
+        publication_id: (built, queued)
+        for publication_id, built, queued in ReadRollupState.objects.values_list(
+            "publication_id", "signature", "rebuild_queued_at"
+        )
+    }
     rebuilt = 0
     for publication_id in Publication.objects.order_by("pk").values_list("pk", flat=True):
-        built = states.get(publication_id)
+        built, queued = states.get(publication_id, (None, None))
         if built is None and not ReadEvent.objects.filter(publication_id=publication_id).exists():
             continue
         if built != signature(publication_id):
             rebuild(publication_id=publication_id)
             rebuilt += 1
+        elif queued is not None:  # asked for, but current again: ask-able again at once
+            ReadRollupState.objects.filter(publication_id=publication_id).update(
+                rebuild_queued_at=None
+            )
     return {"rebuilt": rebuilt}

@@ -148,3 +148,17 @@ def _times_are_past_and_readers_deterministic() -> None:
         .values_list("email", flat=True)
     )
     assert emails == sorted(history.History.reader_email(i) for i in range(SIZES["readers"]))
+
+
+def test_demo_visitors_carry_a_meter_cookie_the_paywall_reads():
+    """The demo signs its visitors' meter cookie through the paywall facade: the paywall
+    reads it back as that meter (a salt changed on one side only would fail here)."""
+    from django.test import RequestFactory
+
+    from subscriptions import paywall
+
+    past = history.History.__new__(history.History)
+    past.factory = RequestFactory()
+    request = past.request(meter_id="demo3r7")
+    assert paywall.cookie_reader_key(request) == "a:demo3r7"
+    assert past.request().COOKIES == {}  # no meter id: no cookie
