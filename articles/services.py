@@ -95,9 +95,9 @@ def article_save(*, article: Article) -> Article:
         )
         article.save()
         if before is None:
-            titles = set() if article.access_level == ArticleAccess.INHERIT else {
-                article.publication_id
-            }
+            titles = (
+                set() if article.access_level == ArticleAccess.INHERIT else {article.publication_id}
+            )
         elif before != (article.access_level, article.publication_id):
             titles = {before[1], article.publication_id}
         else:

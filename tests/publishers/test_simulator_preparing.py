@@ -79,9 +79,8 @@ def test_a_small_stale_title_is_rebuilt_in_the_request(
     title, events = history(12)
     client = api_as(staff_of(title))
     url = f"/api/v1/publisher/publications/{title.slug}/rule/simulate/"
-    with time_machine.travel(NOW, tick=False):
-        with django_capture_on_commit_callbacks() as callbacks:
-            answer = client.post(url, PROPOSED, format="json")
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks() as callbacks:
+        answer = client.post(url, PROPOSED, format="json")
     assert answer.status_code == 200
     assert rebuilds_queued(callbacks) == 0
     assert answer.json()["proposed"] == replay(events, simulator.SimRule("premium", None), NOW)
@@ -155,9 +154,7 @@ def test_an_admin_change_of_an_article_level_queues_the_rebuild(
     assert state.signature == read_rollup.signature(title.pk) != built  # the job ran
 
 
-def test_article_save_queues_only_when_the_level_changes(
-    big, django_capture_on_commit_callbacks
-):
+def test_article_save_queues_only_when_the_level_changes(big, django_capture_on_commit_callbacks):
     title, _ = history(16)
     jobs.run("rollup_read_events")
     article = Article.objects.filter(publication=title).first()
