@@ -242,7 +242,8 @@ def conversions(
 
 def simulate(*, publication_id: int, rule: SimRule, now: datetime | None = None) -> Outcome:
     """Decide every read of the title in the last 30 days again under `rule`, from the
-    read rollup (brought up to date first)."""
+    read rollup (brought up to date first; a stale large title raises
+    `read_rollup.RollupPreparing` with its rebuild queued to the worker)."""
     now = now or timezone.now()
     since, until = period(now)
     limit = settings.METER_FREE_ARTICLES
