@@ -129,3 +129,12 @@ def test_the_api_token_is_a_declared_way_in(schema):
     assert schema["components"]["securitySchemes"]["knoxApiToken"]["name"] == "Authorization"
     me = schema["paths"]["/api/v1/me/"]["get"]
     assert {"knoxApiToken": []} in me["security"]
+
+
+def test_the_simulator_declares_preparing_with_retry_after(schema):
+    operation = schema["paths"]["/api/v1/publisher/publications/{slug}/rule/simulate/"]["post"]
+    preparing = operation["responses"]["503"]
+    assert "Retry-After" in preparing["headers"]
+    examples = preparing["content"]["application/json"]["examples"]
+    assert [e["value"]["code"] for e in examples.values()] == ["simulation_preparing"]
+    assert "Retry-After" not in [p["name"] for p in operation.get("parameters", [])]
