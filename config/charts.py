@@ -10,7 +10,7 @@ table the figures. Labels and names are escaped; no data draws a frame that says
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -25,8 +25,17 @@ MAX_X_LABELS = 7
 TICKS = 5  # at most about this many steps up the value axis, each a round number
 MAX_MARKERS = 62  # points up to this many per series get a dot with its number
 
+LEGEND_GAP = 16  # between one legend entry and the next
+LEGEND_ROW = 16  # the height of one legend row
+
 Bars = Sequence[tuple[str, int]]
 Series = Sequence[tuple[str, Sequence[int]]]
+Format = Callable[[int], str]
+
+
+def plain(value: int) -> str:
+    """The default way to write a value: `1,200`."""
+    return f"{value:,}"
 
 
 def _open(title: str, description: str, width: int, height: int) -> list[str]:
@@ -63,30 +72,37 @@ class _Plot:
     """The value axis of a vertical chart: round numbers from at most min(values, 0) to
     at least max(values, 0), never flat."""
 
-    def __init__(self, values: Sequence[int], width: int) -> None:
+    def __init__(
+        self, values: Sequence[int], width: int, *, fmt: Format = plain, top: int = PAD_TOP
+    ) -> None:
         lo, hi = min([*values, 0]), max([*values, 0])
         self.step = nice_step(hi - lo)
         self.lo = math.floor(lo / self.step) * self.step
         self.hi = max(math.ceil(hi / self.step) * self.step, self.lo + self.step)
+        self.fmt = fmt
+        self.ticks = [(v, fmt(v)) for v in range(self.lo, self.hi + 1, self.step)]
+        # Wide enough for the longest number on the value axis (money is long).
+        self.left = max(PAD_LEFT, 12 + LEGEND_CHAR * max(len(text) for _, text in self.ticks))
+        self.top = top
         self.width = width
-        self.inner_w = width - PAD_LEFT - PAD_RIGHT
-        self.inner_h = HEIGHT - PAD_TOP - PAD_BOTTOM
+        self.inner_w = width - self.left - PAD_RIGHT
+        self.inner_h = HEIGHT - top - PAD_BOTTOM
 
     def x(self, index: float, count: int) -> float:
         """The centre of slot `index` of `count` equal slots."""
-        return PAD_LEFT + self.inner_w * (index + 0.5) / max(count, 1)
+        return self.left + self.inner_w * (index + 0.5) / max(count, 1)
 
     def y(self, value: float) -> float:
-        return PAD_TOP + self.inner_h * (self.hi - value) / (self.hi - self.lo)
+        return self.top + self.inner_h * (self.hi - value) / (self.hi - self.lo)
 
     def axes(self, labels: Sequence[str]) -> list[str]:
         parts = ['<g font-family="system-ui, sans-serif" font-size="11" fill="#4b5563">']
-        for value in range(self.lo, self.hi + 1, self.step):
+        for value, text in self.ticks:
             y = self.y(value)
             parts.append(
-                f'<line x1="{PAD_LEFT}" x2="{self.width - PAD_RIGHT}" y1="{y:.1f}" '
+                f'<line x1="{self.left}" x2="{self.width - PAD_RIGHT}" y1="{y:.1f}" '
                 f'y2="{y:.1f}" stroke="{"#9ca3af" if value == 0 else "#e5e7eb"}"/>'
-                f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{value:,}</text>'
+                f'<text x="{self.left - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(text)}</text>'
             )
         step = max(1, -(-len(labels) // MAX_X_LABELS))
         for i in range(0, len(labels), step):
@@ -98,29 +114,51 @@ class _Plot:
         return parts
 
 
-def _legend(names: Sequence[str]) -> list[str]:
-    """A swatch and the name of each series, in a row above the plot."""
+def legend_layout(names: Sequence[str], width: int) -> list[tuple[int, int]]:
+    """Where each legend entry starts (x, row): left to right from the plot's left edge,
+    each entry as wide as its swatch and name (at a generous LEGEND_CHAR a letter) plus a
+    gap, wrapping to a new row rather than running past the right edge."""
+    places, x, row = [], PAD_LEFT, 0
+    for name in names:
+        entry = 14 + LEGEND_CHAR * len(name)
+        if x > PAD_LEFT and x + entry > width - PAD_RIGHT:
+            x, row = PAD_LEFT, row + 1
+        places.append((x, row))
+        x += entry + LEGEND_GAP
+    return places
+
+
+def _legend(names: Sequence[str], width: int) -> list[str]:
+    """A swatch and the name of each series, in rows above the plot."""
     parts = ['<g font-family="system-ui, sans-serif" font-size="11" fill="#111827">']
-    x = PAD_LEFT
-    for index, name in enumerate(names):
+    for index, (name, (x, row)) in enumerate(zip(names, legend_layout(names, width), strict=True)):
+        y = 6 + row * LEGEND_ROW
         parts.append(
-            f'<rect x="{x}" y="6" width="10" height="10" fill="{COLOURS[index % len(COLOURS)]}"/>'
-            f'<text x="{x + 14}" y="15">{escape(name)}</text>'
+            f'<rect x="{x}" y="{y}" width="10" height="10" fill="{COLOURS[index % len(COLOURS)]}"/>'
+            f'<text x="{x + 14}" y="{y + 9}">{escape(name)}</text>'
         )
-        x += 30 + LEGEND_CHAR * len(name)
     parts.append("</g>")
     return parts
 
 
 def line_chart(
-    title: str, labels: Sequence[str], series: Series, *, description: str = "", width: int = WIDTH
+    title: str,
+    labels: Sequence[str],
+    series: Series,
+    *,
+    description: str = "",
+    width: int = WIDTH,
+    fmt: Format = plain,
 ) -> SafeString:
     """One line per series over the labelled slots (days, weeks …), with a legend; each
-    point's number is its tooltip (and a dot, for up to MAX_MARKERS points)."""
+    point's number (written by `fmt`, as on the value axis) is its tooltip (and a dot, for
+    up to MAX_MARKERS points)."""
     values = [v for _, points in series for v in points]
     if not labels or not values:
         return _empty(title, description, width)
-    plot = _Plot(values, width)
+    names = [name for name, _ in series]
+    rows = max(row for _, row in legend_layout(names, width)) + 1
+    plot = _Plot(values, width, fmt=fmt, top=PAD_TOP + (rows - 1) * LEGEND_ROW)
     parts = _open(title, description, width, HEIGHT) + plot.axes(labels)
     for index, (name, points) in enumerate(series):
         colour = COLOURS[index % len(COLOURS)]
@@ -133,28 +171,31 @@ def line_chart(
         if len(points) <= MAX_MARKERS:
             parts.extend(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}"><title>'
-                f"{escape(name)}, {escape(label)}: {value:,}</title></circle>"
+                f"{escape(name)}, {escape(label)}: {escape(fmt(value))}</title></circle>"
                 for (x, y), label, value in zip(coords, labels, points, strict=False)
             )
-    parts += _legend([name for name, _ in series])
+    parts += _legend(names, width)
     parts.append("</svg>")
     return mark_safe("".join(parts))
 
 
-def bar_chart(title: str, bars: Bars, *, description: str = "", width: int = WIDTH) -> SafeString:
-    """One vertical bar per label, from zero (negative values below it, in red)."""
+def bar_chart(
+    title: str, bars: Bars, *, description: str = "", width: int = WIDTH, fmt: Format = plain
+) -> SafeString:
+    """One vertical bar per label, from zero (negative values below it, in red); `fmt`
+    writes the numbers on the value axis and in the tooltips."""
     if not bars:
         return _empty(title, description, width)
-    plot = _Plot([v for _, v in bars], width)
+    plot = _Plot([v for _, v in bars], width, fmt=fmt)
     parts = _open(title, description, width, HEIGHT) + plot.axes([label for label, _ in bars])
     slot = plot.inner_w / len(bars)
     for i, (label, value) in enumerate(bars):
         top, bottom = sorted((plot.y(value), plot.y(0)))
         parts.append(
-            f'<rect x="{PAD_LEFT + slot * (i + 0.15):.1f}" y="{top:.1f}" '
+            f'<rect x="{plot.left + slot * (i + 0.15):.1f}" y="{top:.1f}" '
             f'width="{slot * 0.7:.1f}" height="{max(bottom - top, 0.5):.1f}" '
             f'fill="{NEGATIVE if value < 0 else COLOURS[0]}">'
-            f"<title>{escape(label)}: {value:,}</title></rect>"
+            f"<title>{escape(label)}: {escape(fmt(value))}</title></rect>"
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))

@@ -6,9 +6,11 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from config import charts
 from config.exceptions import ApplicationError
 from subscriptions import metrics, timeline
+from subscriptions.money import format_money
 from subscriptions.models import MrrMovement, SubscriptionStatus
 from subscriptions.services import jobs, staff_actions
 from subscriptions.services.staff_actions import AlreadyDone
@@ -60,17 +63,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     trend = metrics.trend(period)
     day_labels = [f"{day:%d %b}" for day in trend["days"]]
     movement_bars = [(label, bridge.movements[kind]) for kind, label in MrrMovement.choices]
+    currency = settings.CURRENCY
+    money = partial(_money, currency=currency)
     context = {
         "period": period,
         "problem": problem,
+        "currency": currency,
         "definitions": metrics.DEFINITIONS,
         "states": states,
         "states_chart": charts.hbar_chart("Subscribers by state", states),
         "bridge": bridge,
         "movements": movement_bars,
         "movements_chart": charts.bar_chart(
-            "MRR movements",
+            f"MRR movements ({currency.upper()})",
             [("Opening", bridge.opening), *movement_bars, ("Closing", bridge.closing)],
+            fmt=money,
         ),
         "conversion": conversion,
         "conversion_chart": charts.bar_chart(
@@ -82,7 +89,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "health": metrics.operations_health(job_names=jobs.JOBS),
         "trend": trend,
         "trend_rows": list(zip(trend["days"], trend["mrr"], trend["paying"], strict=True)),
-        "mrr_chart": charts.line_chart("MRR by day", day_labels, [("MRR", trend["mrr"])]),
+        "mrr_chart": charts.line_chart(
+            f"MRR by day ({currency.upper()})", day_labels, [("MRR", trend["mrr"])], fmt=money
+        ),
         "states_trend_chart": charts.line_chart(
             "Subscribers by state, by day",
             day_labels,
@@ -90,6 +99,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ),
     }
     return render(request, "ops/dashboard.html", context, status=400 if problem else 200)
+
+
+def _money(amount: int, *, currency: str) -> str:
+    """Money on a chart: the amount without its currency code (the title names it)."""
+    return format_money(amount=amount, currency=currency).rsplit(" ", 1)[0]
 
 
 TREND_STATES = (

@@ -160,19 +160,24 @@ class Day:
 
 def daily(*, publication: Publication, since: date, until: date) -> list[Day]:
     """One row per day of the period (days without reads included)."""
+    return daily_total(publications=[publication], since=since, until=until)
+
+
+def daily_total(*, publications: list[Publication], since: date, until: date) -> list[Day]:
+    """One row per day of the period, the titles' figures added up (each conversion is
+    credited to one title at most, so none is counted twice)."""
+    ids = [p.pk for p in publications]
     start, end = period_bounds(since, until)
     counts: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows = (
-        ReadEvent.objects.filter(publication_id=publication.pk, at__gte=start, at__lt=end)
+        ReadEvent.objects.filter(publication_id__in=ids, at__gte=start, at__lt=end)
         .annotate(day=TruncDate("at"))
         .values("day", "granted")
         .annotate(n=Count("id"))
     )
     for row in rows:
         counts[row["day"]]["reads" if row["granted"] else "walls"] += row["n"]
-    for _, kind, at in attributed_conversions(
-        since=start, until=end, publication_ids=[publication.pk]
-    ):
+    for _, kind, at in attributed_conversions(since=start, until=end, publication_ids=ids):
         day_counts = counts[at.astimezone(UTC).date()]
         day_counts["trials" if kind == ConversionKind.TRIAL else "subscriptions"] += 1
     days = []

@@ -424,6 +424,9 @@ def _period(request: HttpRequest) -> tuple[PeriodForm, date, date]:
         start = form.cleaned_data.get("start") or end - timedelta(days=29)
         if start > end:
             start = end
+    if not form.is_bound or form.is_valid():
+        # The inputs show the period the page shows, defaults included.
+        form = PeriodForm(initial={"start": start, "end": end})
     return form, start, end
 
 
@@ -454,7 +457,7 @@ def stats_page(request: HttpRequest, staff: PublisherStaff) -> HttpResponse:
                 "subscribers_only",
                 "trials_started",
                 "subscriptions_started",
-                "revenue_share",
+                "revenue_share_minor_units",
                 "currency",
             ],
             [
@@ -470,10 +473,20 @@ def stats_page(request: HttpRequest, staff: PublisherStaff) -> HttpResponse:
                 for r in rows
             ],
         )
+    days = stats.daily_total(publications=titles, since=start, until=end)
     return render(
         request,
         "publishers/stats.html",
-        _context(request, staff, form=form, start=start, end=end, rows=rows),
+        _context(
+            request,
+            staff,
+            form=form,
+            start=start,
+            end=end,
+            rows=rows,
+            days=days,
+            chart=_daily_chart(days),
+        ),
         status=status,
     )
 
@@ -571,7 +584,7 @@ def statement(request: HttpRequest, staff: PublisherStaff, month: str) -> HttpRe
     if request.GET.get("format") == "csv":
         return _csv(
             f"{staff.publisher.slug}-statement-{month}.csv",
-            ["month", "title", "qualified_reads", "share", "currency"],
+            ["month", "title", "qualified_reads", "share_minor_units", "currency"],
             [[month, t.slug, reads.get(t.pk, 0), parts[t.pk], row.currency] for t in titles]
             + [[month, "TOTAL", row.qualified_reads, row.amount, row.currency]],
         )

@@ -158,3 +158,40 @@ def test_every_legend_name_fits_in_the_chart():
     last = legend[-1]
     assert last.text is not None
     assert float(attr(last, "x")) + charts.LEGEND_CHAR * len(last.text) <= charts.WIDTH
+
+
+def test_a_format_writes_the_axis_and_the_tooltips_and_widens_the_left_margin():
+    def pounds(value: int) -> str:
+        return f"{value / 100:,.2f}"
+
+    root = parse(
+        charts.line_chart("MRR (GBP)", ["1 Nov", "2 Nov"], [("MRR", [582000, 612345])], fmt=pounds)
+    )
+    assert "MRR, 2 Nov: 6,123.45" in tooltips(root)
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "8,000.00" in texts and "0.00" in texts
+    # The longest axis label fits left of the plot.
+    start = float(attr(child(root, f"{SVG}polyline"), "points").split()[0].split(",")[0])
+    axis = [t for t in root.iter(f"{SVG}text") if t.text == "8,000.00"][0]
+    assert float(attr(axis, "x")) - charts.LEGEND_CHAR * len("8,000.00") >= 0
+    assert start > float(attr(axis, "x"))
+    bars = parse(charts.bar_chart("t", [("New", 1250)], fmt=pounds))
+    assert "New: 12.50" in tooltips(bars)
+
+
+@pytest.mark.parametrize("width", [300, 420, 560])
+def test_legend_entries_never_overlap_and_wrap_rather_than_run_off(width):
+    names = ["Trialing", "Active", "Past due", "Complimentary", "Canceled"]
+    places = charts.legend_layout(names, width)
+    for name, (x, row), (next_x, next_row) in zip(names, places, places[1:], strict=False):
+        if next_row == row:  # the next entry starts after this one's name and a gap
+            assert next_x >= x + 14 + charts.LEGEND_CHAR * len(name) + charts.LEGEND_GAP
+    for name, (x, _) in zip(names, places, strict=True):
+        assert x + 14 + charts.LEGEND_CHAR * len(name) <= width
+    root = parse(charts.line_chart("t", ["a"], [(name, [1]) for name in names], width=width))
+    rows = {row for _, row in places}
+    legend_y = {attr(t, "y") for t in root.iter(f"{SVG}text") if t.text in names}
+    assert len(legend_y) == len(rows)
+    # The plot starts below the last legend row.
+    top = float(attr(child(root, f"{SVG}polyline"), "points").split(",")[1])
+    assert top >= 6 + max(rows) * charts.LEGEND_ROW + 10

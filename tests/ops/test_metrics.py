@@ -223,15 +223,20 @@ def test_dashboard_shows_the_figures_and_explains_them(ops_client, november):
     assert (nov["opening_paying"], nov["opening_mrr"], nov["churned_logos"]) == (6, 6833, 2)
     for text in [
         "Opening MRR",
-        ">6833<",
-        ">7000<",
-        ">-1833<",
+        ">68.33 GBP<",
+        ">70.00 GBP<",
+        ">-18.33 GBP<",
+        "Money in GBP.",
         metrics.DEFINITIONS["mrr"][:40],
         metrics.DEFINITIONS["churn"][:40],
         "<svg",
         "Recovered within grace",
     ]:
         assert text in html, text
+    assert "minor units" not in html and ">6833<" not in html
+    # The MRR charts are titled with the currency and write money on their axes.
+    assert "MRR by day (GBP)" in html and "MRR movements (GBP)" in html
+    assert "70.00</text>" in html or "70.00</title>" in html
     assert "cdn" not in html.lower()
     csv = ops_client.get("/ops/metrics.csv", {"from": "2026-11-29", "to": "2026-11-30"})
     lines = csv.content.decode().splitlines()
@@ -321,8 +326,9 @@ def test_every_number_a_chart_draws_stands_in_the_table_beside_it(ops_client, no
     assert len(figures) == 3  # states, MRR movements, trial conversion
     for figure in figures:
         svg, table = figure.split("<table", 1)
-        drawn = re.findall(r"<title>[^<]*: (-?[\d,]+)</title>", svg)
-        cells = re.findall(r'<td class="num">\+?(-?\d+)</td>', table)
+        # Money is written the same way in both: "70.00" on the chart, "70.00 GBP" beside it.
+        drawn = re.findall(r"<title>[^<]*: (-?[\d,.]+)</title>", svg)
+        cells = re.findall(r'<td class="num">\+?(-?[\d,.]+)(?: GBP)?</td>', table)
         assert drawn, figure[:200]
         for number in drawn:
-            assert number.replace(",", "") in cells, (number, figure[:200])
+            assert number in cells, (number, figure[:200])

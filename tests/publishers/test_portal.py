@@ -239,10 +239,16 @@ def test_statement_page_and_csv(side_a, side_b):
     )
     client = signed_in(side_a.admin)
     page = client.get(f"/publisher/{side_a.publisher.slug}/statements/2026-10/")
-    assert page.status_code == 200 and b"750" in page.content
+    html = page.content.decode()
+    assert page.status_code == 200 and "<strong>7.50 GBP</strong>" in html
+    assert "Pool 10.00 GBP" in html and "minor units" not in html
+    listing = client.get(f"/publisher/{side_a.publisher.slug}/statements/").content.decode()
+    assert ">7.50 GBP<" in listing and ">10.00 GBP<" in listing and "minor units" not in listing
     csv = client.get(
         f"/publisher/{side_a.publisher.slug}/statements/2026-10/?format=csv"
     ).content.decode()
+    # The CSV keeps exact integers and names their unit.
+    assert csv.splitlines()[0] == "month,title,qualified_reads,share_minor_units,currency"
     assert csv.splitlines()[-1] == "2026-10,TOTAL,3,750,gbp"
     assert (
         signed_in(side_b.admin)

@@ -1,0 +1,114 @@
+"""The all-titles stats page: the period it shows is the period in its inputs, a daily
+chart of all titles with its numbers beside it, the wide table in a labelled scrolling
+box, money formatted (exact integers in the CSV)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from subscriptions.models import PublisherStatement, ReadEvent
+from subscriptions.vocabulary import ENTITLED_REASONS
+from tests.factories import ArticleFactory, PublicationFactory
+from tests.publishers.test_stats_chart import reads
+
+pytestmark = pytest.mark.django_db
+
+
+def get(side, **params: str):
+    client = Client()
+    client.force_login(side.admin)
+    return client.get(f"/publisher/{side.publisher.slug}/stats/", params)
+
+
+def test_the_inputs_show_the_period_the_heading_names(side_a):
+    html = get(side_a).content.decode()
+    today = timezone.now().date()
+    first = today - timedelta(days=29)
+    assert f'name="start" value="{first:%Y-%m-%d}"' in html
+    assert f'name="end" value="{today:%Y-%m-%d}"' in html
+    assert f"Stats, {first.day} {first:%b %Y} to {today.day} {today:%b %Y}" in html
+    # Only an end given: the start shown is the one used.
+    html = get(side_a, end="2026-11-30").content.decode()
+    assert 'name="start" value="2026-11-01"' in html and 'name="end" value="2026-11-30"' in html
+
+
+def test_a_bad_period_keeps_what_was_typed_and_says_why(side_a):
+    response = get(side_a, start="2026-11-30", end="2026-11-01")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "The start must not be after the end." in html
+    assert 'name="start" value="2026-11-30"' in html
+
+
+def test_the_daily_chart_adds_up_all_titles_with_the_numbers_beside_it(side_a):
+    other = PublicationFactory(publisher=side_a.publisher, name="Alpha Weekly", slug="a-weekly")
+    second = type(side_a)(
+        side_a.publisher,
+        other,
+        [ArticleFactory(publication=other, slug="weekly-1")],
+        side_a.admin,
+        side_a.editor,
+    )
+    reads(side_a, 2, granted=3, walled=1)
+    reads(second, 2, granted=4, walled=2)
+    reads(second, 3, granted=1, walled=0)
+    html = get(side_a, start="2026-11-01", end="2026-11-03").content.decode()
+    svg = html[html.index('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') :]
+    svg = svg[: svg.index("</svg>")]
+    drawn = re.findall(r"<title>(Reads|Walls), (\d+ Nov): (\d+)</title>", svg)
+    assert ("Reads", "2 Nov", "7") in drawn and ("Walls", "2 Nov", "3") in drawn
+    rows = dict(
+        (day, (r, w))
+        for day, r, w in re.findall(
+            r'<th scope="row">\w+ (\d+ Nov)</th><td class="num">(\d+)</td>'
+            r'<td class="num">(\d+)</td>',
+            html,
+        )
+    )
+    assert rows == {"1 Nov": ("0", "0"), "2 Nov": ("7", "3"), "3 Nov": ("1", "0")}
+    for series, day, number in drawn:
+        assert rows[day][0 if series == "Reads" else 1] == number
+
+
+def test_the_wide_table_scrolls_in_a_labelled_box_and_explains_attribution(side_a):
+    html = get(side_a).content.decode()
+    assert (
+        '<div class="table-wrap sticky-first" role="region" '
+        'aria-label="Per title figures (scrolls sideways)" tabindex="0">'
+    ) in html
+    assert "counts for a title only when the reader met that title's wall within the 24 hours" in (
+        html
+    )
+
+
+def test_revenue_share_is_money_on_the_page_and_minor_units_in_the_csv(side_a):
+    ReadEvent.objects.create(
+        at=timezone.now().replace(year=2026, month=10, day=5),
+        reader_key="u:1",
+        article=side_a.articles[0],
+        publication=side_a.title,
+        granted=True,
+        reason=sorted(ENTITLED_REASONS)[0],
+        level="metered",
+    )
+    PublisherStatement.objects.create(
+        publisher=side_a.publisher,
+        month=date(2026, 10, 1),
+        qualified_reads=1,
+        total_qualified_reads=1,
+        pool=100000,
+        amount=47727,
+        created_at=timezone.now(),
+    )
+    html = get(side_a, start="2026-10-01", end="2026-10-31").content.decode()
+    assert '<td class="num">477.27 GBP</td>' in html
+    assert "minor units" not in html
+    csv = get(side_a, start="2026-10-01", end="2026-10-31", format="csv").content.decode()
+    header, row = csv.splitlines()
+    assert header.endswith(",revenue_share_minor_units,currency")
+    assert row.endswith(",47727,gbp")
