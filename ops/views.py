@@ -6,8 +6,8 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -21,8 +21,8 @@ from django.views.decorators.http import require_http_methods
 from config import charts
 from config.exceptions import ApplicationError
 from subscriptions import metrics, timeline
-from subscriptions.money import format_money
 from subscriptions.models import MrrMovement, SubscriptionStatus
+from subscriptions.money import format_money
 from subscriptions.services import jobs, staff_actions
 from subscriptions.services.staff_actions import AlreadyDone
 

@@ -172,7 +172,7 @@ def test_a_format_writes_the_axis_and_the_tooltips_and_widens_the_left_margin():
     assert "8,000.00" in texts and "0.00" in texts
     # The longest axis label fits left of the plot.
     start = float(attr(child(root, f"{SVG}polyline"), "points").split()[0].split(",")[0])
-    axis = [t for t in root.iter(f"{SVG}text") if t.text == "8,000.00"][0]
+    axis = next(t for t in root.iter(f"{SVG}text") if t.text == "8,000.00")
     assert float(attr(axis, "x")) - charts.LEGEND_CHAR * len("8,000.00") >= 0
     assert start > float(attr(axis, "x"))
     bars = parse(charts.bar_chart("t", [("New", 1250)], fmt=pounds))
