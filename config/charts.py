@@ -114,13 +114,27 @@ class _Plot:
         return parts
 
 
+WIDE, NARROW = frozenset("mwMW"), frozenset("fijlrtI .,:;'()|!")
+
+
+def text_width(text: str) -> int:
+    """A generous estimate of `text`'s width at font-size 11 in any sans-serif font: wide
+    letters and capitals count more than LEGEND_CHAR, narrow ones less."""
+    return math.ceil(
+        sum(
+            11 if c in WIDE else 5 if c in NARROW else 9 if c.isupper() else LEGEND_CHAR
+            for c in text
+        )
+    )
+
+
 def legend_layout(names: Sequence[str], width: int) -> list[tuple[int, int]]:
     """Where each legend entry starts (x, row): left to right from the plot's left edge,
-    each entry as wide as its swatch and name (at a generous LEGEND_CHAR a letter) plus a
-    gap, wrapping to a new row rather than running past the right edge."""
+    each entry as wide as its swatch and (generously estimated) name plus a gap, wrapping
+    to a new row rather than running past the right edge."""
     places, x, row = [], PAD_LEFT, 0
     for name in names:
-        entry = 14 + LEGEND_CHAR * len(name)
+        entry = 14 + text_width(name)
         if x > PAD_LEFT and x + entry > width - PAD_RIGHT:
             x, row = PAD_LEFT, row + 1
         places.append((x, row))

@@ -179,15 +179,21 @@ def test_a_format_writes_the_axis_and_the_tooltips_and_widens_the_left_margin():
     assert "New: 12.50" in tooltips(bars)
 
 
+def test_text_width_is_generous_for_wide_letters():
+    # "Complimentary" renders about 85 px wide at 11 px in DejaVu Sans: at least that.
+    assert charts.text_width("Complimentary") >= 90
+    assert charts.text_width("mmmm") > charts.text_width("iiii")
+
+
 @pytest.mark.parametrize("width", [300, 420, 560])
 def test_legend_entries_never_overlap_and_wrap_rather_than_run_off(width):
     names = ["Trialing", "Active", "Past due", "Complimentary", "Canceled"]
     places = charts.legend_layout(names, width)
     for name, (x, row), (next_x, next_row) in zip(names, places, places[1:], strict=False):
         if next_row == row:  # the next entry starts after this one's name and a gap
-            assert next_x >= x + 14 + charts.LEGEND_CHAR * len(name) + charts.LEGEND_GAP
+            assert next_x >= x + 14 + charts.text_width(name) + charts.LEGEND_GAP
     for name, (x, _) in zip(names, places, strict=True):
-        assert x + 14 + charts.LEGEND_CHAR * len(name) <= width
+        assert x + 14 + charts.text_width(name) <= width
     root = parse(charts.line_chart("t", ["a"], [(name, [1]) for name in names], width=width))
     rows = {row for _, row in places}
     legend_y = {attr(t, "y") for t in root.iter(f"{SVG}text") if t.text in names}
