@@ -485,14 +485,14 @@ def stats_page(request: HttpRequest, staff: PublisherStaff) -> HttpResponse:
             end=end,
             rows=rows,
             days=days,
-            chart=_daily_chart(days),
+            chart=_daily_chart(days, width=560),
         ),
         status=status,
     )
 
 
-def _daily_chart(days: list[stats.Day]) -> SafeString:
-    """Reads granted and walls shown per day (the table under it lists every day)."""
+def _daily_chart(days: list[stats.Day], *, width: int = 720) -> SafeString:
+    """Reads granted and walls shown per day (the table beside it lists every day)."""
     if not days:
         return charts.line_chart("Reads and walls per day", [], [])
     return charts.line_chart(
@@ -500,8 +500,8 @@ def _daily_chart(days: list[stats.Day]) -> SafeString:
         [f"{d.day:%-d %b}" for d in days],
         [("Reads", [d.reads for d in days]), ("Walls", [d.walls for d in days])],
         description=f"From {days[0].day:%-d %b %Y} to {days[-1].day:%-d %b %Y}; highest day "
-        f"{max(max(d.reads, d.walls) for d in days):,}. The table below lists every day.",
-        width=720,
+        f"{max(max(d.reads, d.walls) for d in days):,}. The table beside it lists every day.",
+        width=width,
     )
 
 
