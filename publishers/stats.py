@@ -91,8 +91,10 @@ def title_qualified_reads(*, month: date, publication_ids: list[int]) -> dict[in
         .distinct()
     )
     counts: dict[int, int] = defaultdict(int)
-    for row in qs.values_list("publication_id", flat=True):
-        counts[row] += 1
+    # Count the distinct rows themselves: a values_list("publication_id") here would
+    # replace the selected columns and make the DISTINCT one row per title.
+    for row in qs:
+        counts[row["publication_id"]] += 1
     return counts
 
 

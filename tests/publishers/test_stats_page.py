@@ -112,3 +112,45 @@ def test_revenue_share_is_money_on_the_page_and_minor_units_in_the_csv(side_a):
     header, row = csv.splitlines()
     assert header.endswith(",revenue_share_minor_units,currency")
     assert row.endswith(",47727,gbp")
+
+
+def test_a_statements_title_lines_split_by_each_titles_qualified_reads(side_a):
+    other = PublicationFactory(publisher=side_a.publisher, name="Alpha Weekly", slug="a-weekly")
+    weekly_article = ArticleFactory(publication=other, slug="weekly-1")
+    reason = sorted(ENTITLED_REASONS)[0]
+
+    def read(reader: str, article, publication, day: int, hour: int = 9) -> None:
+        ReadEvent.objects.create(
+            at=timezone.now().replace(year=2026, month=10, day=day, hour=hour),
+            reader_key=reader,
+            article=article,
+            publication=publication,
+            granted=True,
+            reason=reason,
+            level="metered",
+        )
+
+    for reader in ("u:1", "u:2", "u:3"):
+        read(reader, side_a.articles[0], side_a.title, 5)
+    read("u:1", side_a.articles[0], side_a.title, 5, hour=15)  # same reader, article, day
+    read("u:1", weekly_article, other, 6)
+    PublisherStatement.objects.create(
+        publisher=side_a.publisher,
+        month=date(2026, 10, 1),
+        qualified_reads=4,
+        total_qualified_reads=4,
+        pool=1000,
+        amount=800,
+        created_at=timezone.now(),
+    )
+    client = Client()
+    client.force_login(side_a.admin)
+    page = client.get(f"/publisher/{side_a.publisher.slug}/statements/2026-10/")
+    lines = dict(
+        (title, (reads_, share))
+        for title, reads_, share in re.findall(
+            r'<th scope="row">([^<]+)</th><td class="num">(\d+)</td><td class="num">([^<]+)</td>',
+            page.content.decode(),
+        )
+    )
+    assert lines == {"Alpha Times": ("3", "6.00 GBP"), "Alpha Weekly": ("1", "2.00 GBP")}
