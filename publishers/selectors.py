@@ -141,26 +141,48 @@ def resolved_rules(*, publications: list[Publication]) -> dict[int, ResolvedRule
         elif rule.publication_id is not None:
             by_publication[rule.publication_id] = rule
     site_values = _rule_values(site_rule)
+    result: dict[int, ResolvedRule] = {}
+    for pub in publications:
+        own = _rule_values(by_publication.get(pub.pk))
+        default = _rule_values(by_publisher.get(pub.publisher_id))
+        resolved = _resolve([("title", own), ("publisher", default), ("site", site_values)])
+        result[pub.pk] = ResolvedRule(own=own, publisher_default=default, resolved=resolved)
+    return result
+
+
+def _resolve(chain: list[tuple[str, dict[str, Any]]]) -> dict[str, ResolvedValue]:
+    """The first value set along `chain` (narrowest scope first), else the settings'."""
     fallback = {
         "access_level": settings.PAYWALL_DEFAULT_LEVEL,
         "free_articles_cap": None,
         "preview_paragraphs": settings.PAYWALL_PREVIEW_PARAGRAPHS,
     }
-    result: dict[int, ResolvedRule] = {}
-    for pub in publications:
-        own = _rule_values(by_publication.get(pub.pk))
-        default = _rule_values(by_publisher.get(pub.publisher_id))
-        resolved: dict[str, ResolvedValue] = {}
-        for name in RULE_FIELDS:
-            for source, values in (("title", own), ("publisher", default), ("site", site_values)):
-                if values[name] is not None:
-                    resolved[name] = ResolvedValue(values[name], source)
-                    break
-            else:
-                value = fallback[name]
-                resolved[name] = ResolvedValue(value, "site" if value is not None else "none")
-        result[pub.pk] = ResolvedRule(own=own, publisher_default=default, resolved=resolved)
-    return result
+    resolved: dict[str, ResolvedValue] = {}
+    for name in RULE_FIELDS:
+        for source, values in chain:
+            if values[name] is not None:
+                resolved[name] = ResolvedValue(values[name], source)
+                break
+        else:
+            value = fallback[name]
+            resolved[name] = ResolvedValue(value, "site" if value is not None else "none")
+    return resolved
+
+
+def live_resolved(
+    *, publisher: Publisher, publication: Publication | None
+) -> dict[str, ResolvedValue]:
+    """What applies now at one scope, each value with where it comes from: a title's
+    resolved rule, or the publisher default over the site rule (for the default's page)."""
+    if publication is not None:
+        return resolved_rule(publication=publication).resolved
+    site = AccessRule.objects.filter(scope=RuleScope.SITE).first()
+    return _resolve(
+        [
+            ("publisher", rule_values(publisher=publisher, publication=None)),
+            ("site", _rule_values(site)),
+        ]
+    )
 
 
 def resolved_rule(*, publication: Publication) -> ResolvedRule:

@@ -192,6 +192,7 @@ def _rule_page(
             publication=publication,
             form=form,
             live=live,
+            resolved=selectors.live_resolved(publisher=publisher, publication=publication),
             draft=draft,
             live_version=selectors.live_version(publisher=publisher, publication=publication),
         ),
