@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -27,6 +28,15 @@ class SignupForm(AllauthSignupForm):
         if email and selectors.email_in_use(email=email):
             self.account_already_exists = True
         return email
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's sign-in form, its labels in the site's sentence case."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "remember" in self.fields:
+            self.fields["remember"].label = "Remember me"
 
 
 class DeleteAccountForm(forms.Form):

@@ -207,6 +207,7 @@ CSRF_COOKIE_SAMESITE = "Lax"
 # django-allauth: the web sign-up, sign-in, password reset and email pages. Email is the
 # login; verification mail is sent but never blocks the trial.
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm"}  # "Remember me", in sentence case
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]

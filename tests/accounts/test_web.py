@@ -470,3 +470,23 @@ def test_sign_up_and_reset_pages_say_each_thing_once(client):
     reset = client.get(reverse("account_reset_password")).content.decode()
     assert reset.count('name="email"') == 1
     assert reset.lower().count("forgotten your password") == 1
+
+
+@pytest.mark.django_db
+def test_remember_me_is_in_sentence_case(client):
+    html = client.get("/login/").content.decode()
+    assert "Remember me" in html and "Remember Me" not in html
+
+
+@pytest.mark.django_db
+def test_reset_pages_offer_links_that_go_somewhere_not_a_bare_contact_us(client):
+    reset = client.get(reverse("account_reset_password")).content.decode()
+    assert "contact us" not in reset.lower()
+    for name in ("account_login", "account_signup"):
+        assert f'href="{reverse(name)}"' in reset
+    done = client.post(reverse("account_reset_password"), {"email": "nobody@example.org"})
+    assert done.status_code == 302
+    page = client.get(done["Location"]).content.decode()
+    assert "contact us" not in page.lower()
+    assert "Check your inbox" in page
+    assert f'href="{reverse("account_reset_password")}"' in page
