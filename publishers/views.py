@@ -492,7 +492,7 @@ def stats_page(request: HttpRequest, staff: PublisherStaff) -> HttpResponse:
     )
 
 
-def _daily_chart(days: list[stats.Day], *, width: int = 720) -> SafeString:
+def _daily_chart(days: list[stats.Day], *, width: int) -> SafeString:
     """Reads granted and walls shown per day (the table beside it lists every day)."""
     if not days:
         return charts.line_chart("Reads and walls per day", [], [])
@@ -556,7 +556,7 @@ def title_stats(request: HttpRequest, staff: PublisherStaff, title: str) -> Http
             start=start,
             end=end,
             days=days,
-            chart=_daily_chart(days),
+            chart=_daily_chart(days, width=560),
             top=top,
             converting=converting,
         ),

@@ -50,7 +50,9 @@ def test_the_chart_draws_the_days_of_the_table_beside_it(side_a):
     rows = dict(
         (day, (reads_, walls))
         for day, reads_, walls in re.findall(
-            r"<th scope=\"row\">\w+ (\d+ Nov)</th><td>(\d+)</td><td>(\d+)</td>", html
+            r'<th scope="row">\w+ (\d+ Nov)</th><td class="num">(\d+)</td>'
+            r'<td class="num">(\d+)</td>',
+            html,
         )
     )
     assert rows["2 Nov"] == ("3", "1") and rows["4 Nov"] == ("12", "5")
