@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
@@ -25,6 +27,7 @@ from .models import (
     StripeEventStatus,
     Subscription,
 )
+from .money import format_money
 
 SEARCH_LIMIT = 50
 WALLS_SHOWN = 100
@@ -193,7 +196,9 @@ def _event_item(event: StripeEvent) -> TimelineItem:
     if event.type.startswith("invoice."):
         kind = "payment"
         amount = obj.get("amount_paid") or obj.get("amount_due")
-        detail = f"invoice {obj_id}, {amount} {obj.get('currency', '')}".strip()
+        currency = str(obj.get("currency") or settings.CURRENCY)
+        shown = format_money(amount=amount, currency=currency) if isinstance(amount, int) else ""
+        detail = f"invoice {obj_id}, {shown}".rstrip(", ")
     else:
         detail = f"{obj.get('object', 'object')} {obj_id}"
     detail += f"; processing {event.status}"
@@ -288,13 +293,14 @@ def subscriber_timeline(
         if payments:
             last_payment_left = payments[-1].amount - payments[-1].refunded
         for payment in payments:
-            refunded = f", {payment.refunded} refunded" if payment.refunded else ""
+            money = partial(format_money, currency=payment.currency)
+            refunded = f", {money(amount=payment.refunded)} refunded" if payment.refunded else ""
             items.append(
                 TimelineItem(
                     at=payment.paid_at,
                     kind="payment",
                     title="Payment received",
-                    detail=f"{payment.amount} {payment.currency}{refunded}",
+                    detail=f"{money(amount=payment.amount)}{refunded}",
                     links=tuple(
                         (payment.stripe_invoice_id, url)
                         for url in [stripe_url(payment.stripe_invoice_id)]

@@ -181,6 +181,8 @@ def test_subscriber_page_shows_the_timeline_and_links(ops_client, reader):
         "trial.started",
         "Stripe: invoice.paid",
         "Payment received",
+        "9.99 GBP",  # the payment, as money
+        "invoice in_1, 9.99 GBP",  # the invoice event, as money
         "Email: trial_ending",
         "SMTP down",
         "https://dashboard.stripe.com/test/subscriptions/sub_foo",
