@@ -245,23 +245,7 @@ class History:
 
     def stripe(self, at: datetime, kind: str, obj: dict[str, Any]) -> None:
         number = len(self.steps)
-
-        def run() -> None:
-            stamp = int(timezone.now().timestamp())
-            event = {
-                "id": f"evt_demo{self.seed}_{number:06d}",
-                "object": "event",
-                "type": kind,
-                "created": stamp,
-                "livemode": False,
-                "data": {"object": obj},
-            }
-            stored = stripe_event_store(event=event)
-            if stored is not None:
-                stripe_event_process(event_pk=stored.pk)
-                self.summary.stripe_events += 1
-
-        self.add(at, run)
+        self.add(at, lambda: self._deliver(f"evt_demo{self.seed}_{number:06d}", kind, obj))
 
     def _subscription_object(
         self,
@@ -339,12 +323,15 @@ class History:
 
     def _stripe_now(self, kind: str, obj: dict[str, Any]) -> None:
         """A Stripe event built when it happens (it names the reader's new account)."""
-        stamp = timezone.now()
+        self._deliver(f"evt_demo{self.seed}_{kind}_{obj['id']}", kind, obj)
+
+    def _deliver(self, event_id: str, kind: str, obj: dict[str, Any]) -> None:
+        """Store and process one Stripe event, dated now (the clock is at its moment)."""
         event = {
-            "id": f"evt_demo{self.seed}_{kind}_{obj['id']}",
+            "id": event_id,
             "object": "event",
             "type": kind,
-            "created": int(stamp.timestamp()),
+            "created": int(timezone.now().timestamp()),
             "livemode": False,
             "data": {"object": obj},
         }
