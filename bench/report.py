@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import subprocess
@@ -149,11 +150,51 @@ def main() -> None:
         text += "\n" + notes.read_text()
     path = Path("bench/RESULTS.md")
     old = path.read_text() if path.exists() else ""
-    start, end = "<!-- load -->", "<!-- /load -->\n"
-    if start in old and end in old:  # bench/load.sh's section stays
-        text += "\n" + old[old.index(start) : old.index(end) + len(end)]
+    for section in kept_sections(old, regenerated=regenerated_headings(text)):
+        text += "\n" + section
     path.write_text(text)
     print(text)
+
+
+# The sections bench/run.sh appends after this report when their part runs (BENCH_JOBS,
+# BENCH_SIMULATOR, BENCH_OPS; each needs PostgreSQL): heading prefix -> switch.
+APPENDED_BY_RUN = {
+    "## Jobs:": "BENCH_JOBS",
+    "## Rule simulator:": "BENCH_SIMULATOR",
+    "## Operations dashboard with": "BENCH_OPS",
+}
+
+
+def regenerated_headings(text: str) -> set[str]:
+    """The headings this run writes: the report's own (notes.md's included) and the
+    sections run.sh is about to append."""
+    heads = {line for line in text.splitlines() if line.startswith("## ")}
+    if os.environ.get("DATABASE_URL"):
+        heads |= {h for h, switch in APPENDED_BY_RUN.items() if os.environ.get(switch, "1") == "1"}
+    return heads
+
+
+def kept_sections(old: str, *, regenerated: set[str]) -> list[str]:
+    """The old file's sections (from a `## ` heading, or a `<!-- load -->` block, to the
+    next) that this run does not write again: a partial run loses none of the others."""
+    sections: list[list[str]] = []
+    in_block = False
+    for line in old.splitlines(keepends=True):
+        starts = line.startswith("<!-- load -->") or (line.startswith("## ") and not in_block)
+        if starts:
+            sections.append([])
+            in_block = line.startswith("<!-- load -->")
+        if sections:
+            sections[-1].append(line)
+        if line.startswith("<!-- /load -->"):
+            in_block = False
+    kept = []
+    for lines in sections:
+        head = next((x.rstrip("\n") for x in lines if x.startswith("## ")), "")
+        if any(head.startswith(prefix) for prefix in regenerated):
+            continue
+        kept.append("".join(lines).rstrip("\n") + "\n")
+    return kept
 
 
 if __name__ == "__main__":
