@@ -39,8 +39,10 @@ SLUG=$(field slug); PREMIUM=$(field premium_slug); FREE=$(field free_slug)
 WALLED=$(field walled_cookie); REREADER=$(field rereader_cookie); SESSION=$(field session_cookie)
 TOKEN=$(field token)
 
+WORKER_CLASS="${BENCH_WORKER_CLASS:-sync}"  # as in production; gthread: BENCH_THREADS per worker
+THREADS="${BENCH_THREADS:-1}"
 .venv/bin/gunicorn config.wsgi:application --bind "127.0.0.1:${PORT}" --workers "$WORKERS" \
-  --no-control-socket --log-level warning --access-logfile /dev/null &
+  --worker-class "$WORKER_CLASS" --threads "$THREADS" --no-control-socket --log-level warning --access-logfile /dev/null &
 GUNICORN=$!
 trap 'kill $GUNICORN 2>/dev/null || true; wait $GUNICORN 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:${PORT}/healthz" >/dev/null && break; sleep 0.2; done
@@ -119,7 +121,7 @@ PYEOF
 
 DB_KIND=sqlite; [ -n "${DATABASE_URL:-}" ] && DB_KIND=postgresql
 CACHE_KIND=none; [ -n "${REDIS_URL:-}" ] && CACHE_KIND=yes
-$PY bench/report.py "$OUT" "BENCH_SECONDS=$SECONDS_PER, BENCH_ROUNDS=$ROUNDS, $CONNECTIONS connections, gunicorn sync x$WORKERS, database $DB_KIND, redis $CACHE_KIND"
+$PY bench/report.py "$OUT" "BENCH_SECONDS=$SECONDS_PER, BENCH_ROUNDS=$ROUNDS, $CONNECTIONS connections, gunicorn $WORKER_CLASS x$WORKERS (threads $THREADS), database $DB_KIND, redis $CACHE_KIND"
 
 if [ -n "${DATABASE_URL:-}" ] && [ "${BENCH_JOBS:-1}" = "1" ]; then
   echo "== jobs benchmark"
