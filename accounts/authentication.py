@@ -153,7 +153,7 @@ class CachedAuthenticationMiddleware(AuthenticationMiddleware):
 
     def process_request(self, request: HttpRequest) -> None:
         request.user = SimpleLazyObject(lambda: request_user(request))  # type: ignore[assignment]
-        request.auser = partial(_arequest_user, request)  # type: ignore[attr-defined]
+        request.auser = partial(_arequest_user, request)
 
 
 def _token_rows(token_key: str) -> list[dict[str, Any]] | None:
@@ -183,24 +183,24 @@ def token_changed(*, token_key: str) -> None:
     transaction.on_commit(lambda: versions.bump(key))
 
 
-class CachedTokenAuthentication(TokenAuthentication):  # type: ignore[misc]
+class CachedTokenAuthentication(TokenAuthentication):
     """knox's `Authorization: Token …`, warm with no SQL (see the module docstring)."""
 
     def authenticate_credentials(self, token: bytes) -> tuple[Any, AuthToken]:
         if knox_settings.AUTO_REFRESH:
-            return super().authenticate_credentials(token)  # type: ignore[no-any-return]
+            return super().authenticate_credentials(token)
         try:
             text = token.decode("utf-8")
         except UnicodeDecodeError:
-            return super().authenticate_credentials(token)  # type: ignore[no-any-return]
+            return super().authenticate_credentials(token)
         token_key = text[: CONSTANTS.TOKEN_KEY_LENGTH]
         rows = _token_rows(token_key)
         if not rows:
-            return super().authenticate_credentials(token)  # type: ignore[no-any-return]
+            return super().authenticate_credentials(token)
         try:
             digest = hash_token(text)
         except (TypeError, ValueError):  # not a token's shape (binascii.Error): knox says so
-            return super().authenticate_credentials(token)  # type: ignore[no-any-return]
+            return super().authenticate_credentials(token)
         now = timezone.now()
         for row in rows:
             if not compare_digest(digest, row["digest"]):
@@ -216,10 +216,10 @@ class CachedTokenAuthentication(TokenAuthentication):  # type: ignore[misc]
             )
             auth_token.user = user
             return user, auth_token
-        return super().authenticate_credentials(token)  # type: ignore[no-any-return]
+        return super().authenticate_credentials(token)
 
 
-class CachedTokenScheme(KnoxTokenScheme):  # type: ignore[misc]
+class CachedTokenScheme(KnoxTokenScheme):
     """The schema's `knoxApiToken` security scheme, as for knox's own class."""
 
     target_class = "accounts.authentication.CachedTokenAuthentication"

@@ -30,7 +30,7 @@ class TopicAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
-class ArticleAdminForm(forms.ModelForm):  # type: ignore[type-arg]
+class ArticleAdminForm(forms.ModelForm):
     class Meta:
         model = Article
         fields = (

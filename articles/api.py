@@ -23,7 +23,7 @@ MAX_QUERY_LENGTH = 200
 class PublicationListView(generics.ListAPIView):
     serializer_class = PublicationSerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return selectors.publications_list()
 
 
@@ -47,7 +47,7 @@ class ArticleFilterSerializer(QuerySerializer):
 class ArticleListView(generics.ListAPIView):
     serializer_class = ArticleSummarySerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         filters = ArticleFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return selectors.article_list(**filters.validated_data)

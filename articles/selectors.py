@@ -151,7 +151,7 @@ def article_extras(*, article: Article) -> dict[str, list[dict[str, Any]]]:
     key = f"article-extras:v2:{content_version()}:{paywall.rules_version()}:{article.pk}"
     cached = cache.get(key)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     related = ArticleSummarySerializer(related_articles(article=article), many=True).data
     extras = {
         "topics": [{"slug": t.slug, "name": t.name} for t in article.topics.all()],

@@ -20,7 +20,7 @@ from .reading import read_article
 PAGE_SIZE = 20
 
 
-def _page(request: HttpRequest, qs):  # type: ignore[no-untyped-def]
+def _page(request: HttpRequest, qs):
     return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
 
 

@@ -75,7 +75,7 @@ def _cause(exc: BaseException | None) -> str:
 IGNORED_ERRORS = IgnoredCacheErrors()
 
 
-class RedisCache(DjangoRedisCache):  # type: ignore[type-arg]
+class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         if self.logger is not None:

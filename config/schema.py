@@ -75,7 +75,7 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
         self._direction = direction
-        return super()._map_basic_serializer(serializer, direction)  # type: ignore[no-any-return]
+        return super()._map_basic_serializer(serializer, direction)
 
     def _insert_field_validators(self, field: Any, schema: dict[str, Any]) -> None:
         super()._insert_field_validators(field, schema)

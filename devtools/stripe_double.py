@@ -68,8 +68,8 @@ def build_app(base_url: str) -> web.Application:
     from localstripe.errors import UserError
 
     # No pickle file: state lives in this process only.
-    r.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
-    r.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
+    r.Store.dump_to_disk = lambda self: None
+    r.Store.try_load_from_disk = lambda self: None
 
     # Deliveries: sent as localstripe does (signed POSTs ~1 s later), or, in outbox mode
     # (tests), kept signed in an outbox that the test drains and posts itself.

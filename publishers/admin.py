@@ -24,7 +24,7 @@ DELETE_NOTE = "Deleted in the Django admin: inherits every value"
 INHERIT_ALL = dict.fromkeys(RULE_FIELDS)
 
 
-class AccessRuleForm(forms.ModelForm):  # type: ignore[type-arg]
+class AccessRuleForm(forms.ModelForm):
     note = forms.CharField(
         required=False,
         max_length=500,
@@ -62,7 +62,7 @@ def _publish(*, request: HttpRequest, rule: AccessRule, values: dict[str, Any], 
 
 
 @admin.register(AccessRule)
-class AccessRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AccessRuleAdmin(admin.ModelAdmin):
     form = AccessRuleForm
     list_display = (
         "scope",
@@ -102,7 +102,7 @@ class AccessRuleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(RuleVersion)
-class RuleVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RuleVersionAdmin(admin.ModelAdmin):
     """The history is written only by publishing: read it here."""
 
     list_display = (

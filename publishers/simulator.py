@@ -323,4 +323,4 @@ def _aware(value: Any) -> datetime:
         value = parsed
     if timezone.is_naive(value):
         value = timezone.make_aware(value, UTC)
-    return value  # type: ignore[no-any-return]
+    return value

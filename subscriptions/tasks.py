@@ -47,7 +47,7 @@ JOB_LIMITS = {
 }
 
 
-def _job_task(name: str, limits: JobLimits) -> Task:  # type: ignore[type-arg]
+def _job_task(name: str, limits: JobLimits) -> Task:
     """The task `jobs.<name>`: beat runs it, monitoring shows it by name."""
 
     def run_scheduled_job() -> str:
@@ -55,7 +55,7 @@ def _job_task(name: str, limits: JobLimits) -> Task:  # type: ignore[type-arg]
 
     run_scheduled_job.__name__ = run_scheduled_job.__qualname__ = f"job_{name}"
     run_scheduled_job.__doc__ = jobs.JOBS[name].__doc__
-    task: Task = shared_task(  # type: ignore[type-arg]
+    task: Task = shared_task(
         name=f"jobs.{name}",
         autoretry_for=TRANSIENT,
         retry_backoff=True,
@@ -122,7 +122,7 @@ def process_stripe_event(event_pk: int) -> None:
     max_retries=8,
     ignore_result=True,
 )
-def drain_stripe_events(self: Task, event_pks: list[int] | None = None) -> int:  # type: ignore[type-arg]
+def drain_stripe_events(self: Task, event_pks: list[int] | None = None) -> int:
     """Process the pending webhook events (woken by intake), or, on a retry, the events
     that failed for a temporary reason: those are retried with backoff, up to 8 times."""
     result = stripe_events_retry(event_pks=event_pks) if event_pks else stripe_events_drain()

@@ -10,9 +10,11 @@ from rest_framework.test import APIClient
 @pytest.fixture(autouse=True)
 def _clear_cache():
     from articles import pages
+    from config import versions
     from subscriptions.paywall import events, rules
 
     cache.clear()
+    versions.forget_local_state()
     pages.forget_local_snapshots()
     rules.invalidate()
     events.discard_buffer()

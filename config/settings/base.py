@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "publishers",
     "ops",
+    "config",  # its one model: version stamp bumps the cache lost (config/versions.py)
 ]
 
 MIDDLEWARE = [
