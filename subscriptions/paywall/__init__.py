@@ -165,7 +165,7 @@ def article_access(
     # A meter id this request issued has nothing counted and nobody else knows it: its
     # first read is granted without SQL, the cookie carries it, and the read event carries
     # its meter row (written with the event: drained from Redis, or at once without it).
-    new_reader = metering.is_new_anonymous_meter(request)
+    new_reader = not authenticated and metering.is_new_anonymous_meter(request)
     # The reads the signed cookie carries, which the database may not have yet.
     carried = reads if anonymous_reads is not None and reads else []
     meter_row_with_event = False
