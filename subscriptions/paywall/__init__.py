@@ -2,8 +2,10 @@
 
 `article_access()` runs the hot path for the article API and the article page alike:
 resolve the rule (cached) -> the reader's entitlement (cached per account) -> the meter
-(one query, plus one insert for a newly counted read) -> `decide()` -> record the read
-event (batched). `articles` calls only this module and never decides access itself.
+(the anonymous reader's signed cookie, else one query; one locked insert for a newly
+counted read, none for a new reader's first read, whose meter row travels with its read
+event) -> `decide()` -> record the read event (batched). `articles` calls only this
+module and never decides access itself.
 """
 
 from __future__ import annotations
@@ -160,18 +162,28 @@ def article_access(
     if request.method != "GET":
         return decision  # a HEAD (link checkers, prefetchers) reads nothing: spends nothing
 
+    # A meter id this request issued has nothing counted and nobody else knows it: its
+    # first read is granted without SQL, the cookie carries it, and the read event carries
+    # its meter row (written with the event: drained from Redis, or at once without it).
+    new_reader = not authenticated and metering.is_new_anonymous_meter(request)
+    # The reads the signed cookie carries, which the database may not have yet.
+    carried = reads if anonymous_reads is not None and reads else []
+    meter_row_with_event = False
     # Without Redis the read event is written in the same transaction as the meter row.
     with events.recording():
         attempts = 3
         while decision.count_read and reads is not None:
-            counted = metering.count_read(
-                key=key,
-                article_id=article.pk,
-                publication_id=article.publication_id,
-                title_cap=rule.free_articles_cap,
-                now=now,
-                new_reader=metering.is_new_anonymous_meter(request),
-            )
+            if new_reader:
+                counted = meter_row_with_event = True
+            else:
+                counted = metering.count_read(
+                    key=key,
+                    article_id=article.pk,
+                    publication_id=article.publication_id,
+                    title_cap=rule.free_articles_cap,
+                    now=now,
+                    carried=carried,
+                )
             if counted:
                 reads = [*reads, metering.CountedRead.of(article, now)]
                 break
@@ -192,6 +204,7 @@ def article_access(
                 "entitlement": reader.entitlement or "",
                 "level": decision.level,
                 "channel": channel,
+                **({events.METER_READ: True} if meter_row_with_event else {}),
             }
         )
     return decision

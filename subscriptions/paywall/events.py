@@ -8,6 +8,13 @@ view's meter row (`recording()`), so a killed process loses no event.
 `memory` (tests, or by choice): each process buffers and writes every READ_EVENTS_BATCH
 events and at a clean exit; a SIGKILLed process loses what it buffered, at most
 READ_EVENTS_BATCH - 1 events (tests/paywall/test_read_events.py).
+
+A new reader's first metered read is flagged (METER_READ): the view wrote no meter row,
+and the event writer writes it with the event, in the same transaction, whichever the
+sink: drained from Redis, at once when Redis refuses the event or with `direct`, with the
+batch with `memory`. Until then the reader's signed cookie carries the read, and the
+meter writes it from there first (metering.count_read), so a late drain, or a lost one
+(a SIGKILLed `memory` buffer), never gives a free read more.
 """
 
 from __future__ import annotations
@@ -25,9 +32,12 @@ from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from ..models import ReadEvent
-from . import rollup
+from . import metering, rollup
 
 REDIS_LIST = "masthead:read_events"
+# Set on a new reader's first metered read: the event carries its meter row (the view
+# wrote none), written with the event in `_write`; not a column of ReadEvent.
+METER_READ = "meter_read"
 log = logging.getLogger(__name__)
 
 _buffer: list[dict[str, Any]] = []
@@ -74,10 +84,14 @@ def record(event: dict[str, Any]) -> None:
 
 def _write(events: list[dict[str, Any]]) -> int:
     """Insert the events and fold them into the simulator's read rollup, in one
-    transaction. The direct sink (one event per view) only records what to fold: the
-    `flush_read_events` job and the simulator fold it, keeping the view's queries few."""
+    transaction, with the meter rows the flagged events carry (METER_READ). The direct
+    sink (one event per view) only records what to fold: the `flush_read_events` job and
+    the simulator fold it, keeping the view's queries few."""
+    meter_reads = [(e["reader_key"], e["article_id"], e["at"]) for e in events if e.get(METER_READ)]
+    rows = [ReadEvent(**{k: v for k, v in e.items() if k != METER_READ}) for e in events]
     with transaction.atomic():
-        ReadEvent.objects.bulk_create([ReadEvent(**e) for e in events], batch_size=1000)
+        metering.write_reads(reads=meter_reads)
+        ReadEvent.objects.bulk_create(rows, batch_size=1000)
         rollup.mark_dirty(events)
         if settings.READ_EVENTS_SINK != "direct":
             rollup.apply_pending(wait=False)

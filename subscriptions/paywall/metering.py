@@ -1,18 +1,28 @@
 """The meter: who the reader is for metering, what they have used, and recording reads.
 
 Signed-in readers are metered by account ("u:<id>"), anonymous ones by a signed,
-HttpOnly meter-id cookie ("a:<id>"). Counts live only on the server: the cookie carries
-an opaque id, so editing it gains nothing, and a forged or stale one is a new reader.
+HttpOnly meter cookie ("a:<id>") that also carries the reads counted in the window. The
+database is the authority: every new read of a known reader is counted there under a
+lock on the reader (`count_read`). A reader without a cookie (or with a forged or stale
+one) is a new reader: the meter id this request issues has nothing counted and nobody
+else knows it, so its first read is granted without SQL; the cookie carries that read,
+and its read event carries the meter row to the database (`write_reads`, called by the
+event writer). Until then the cookie is ahead of the database, so every later counted
+read first writes the reads the signed cookie carries (they are the reader's own:
+writing them only spends its own meter). Editing the cookie breaks its signature, which
+makes a new reader; replaying an old one gains nothing clearing the cookies would not.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core import signing
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -41,6 +51,10 @@ class CountedRead:
     @classmethod
     def of(cls, article: Any, now: datetime) -> CountedRead:
         return cls(article.pk, article.publication_id, int(now.timestamp()))
+
+    @property
+    def moment(self) -> datetime:
+        return datetime.fromtimestamp(self.at, tz=UTC)
 
 
 def _http_request(request: Any) -> HttpRequest:
@@ -94,9 +108,11 @@ def is_new_anonymous_meter(request: Any) -> bool:
 
 
 def cookie_reads(request: Any) -> list[CountedRead] | None:
-    """The anonymous reader's counted reads as the signed cookie carries them: a cache of
-    the database that can only fall behind it (every read in it was recorded there), so it
-    may grant a re-read or show the wall, never grant a new read. None when unknown."""
+    """The anonymous reader's counted reads as the signed cookie carries them, or None
+    when unknown. The database may lag the cookie by a new reader's first read (written
+    when its read event is drained), and the cookie may lag the database (another tab's
+    reads): it may grant a re-read or show the wall, never grant a new read, and every
+    counted read writes the cookie's reads first (`count_read(carried=…)`)."""
     http = _http_request(request)
     if getattr(http, NEW_METER_ATTR, None):
         return []
@@ -293,7 +309,7 @@ def count_read(
     publication_id: int,
     title_cap: int | None,
     now: datetime,
-    new_reader: bool = False,
+    carried: Sequence[CountedRead] = (),
 ) -> bool:
     """Count one metered read only if the reader still has one: the check and the insert
     are one statement under a lock on the reader (PostgreSQL: an advisory lock held to the
@@ -301,32 +317,80 @@ def count_read(
     concurrent first reads with one read left record exactly one. False when nothing was
     recorded (the meter ran out, or this article was counted meanwhile): ask again.
 
-    A reader id issued by this very request has nothing counted and nobody else knows it:
-    the same statement without the lock. Meter rows commit asynchronously on PostgreSQL
-    (no WAL flush wait): a database crash may forget the last moment's reads, which only
-    gives a reader one more free article; a killed web process loses nothing.
+    `carried`: the window's reads the anonymous reader's signed cookie carries. The
+    database may not have them yet (a new reader's first read waits for the read-event
+    drain), so they are written first, under the same lock and in the same transaction
+    (one round trip on PostgreSQL), and the check counts them: exactly the meter's reads
+    however late the drain runs. Meter rows commit asynchronously on PostgreSQL (no WAL
+    flush wait): a database crash may forget the last moment's reads, which only gives a
+    reader one more free article; a killed web process loses nothing.
     """
     rolling = settings.METER_WINDOW == "rolling"
     window_value = window_opens(now) if rolling else entry_window(now)
     params: list[Any] = [key, article_id, publication_id, entry_window(now), now]
-    postgresql = connection.vendor == "postgresql"
-    if new_reader:  # nothing to check: the insert alone (measured 2-5x faster)
-        return _run_once(_insert_sql(postgresql=postgresql, checks="1 = 1"), params) == 1
     params += [key, article_id, window_value, key, window_value, settings.METER_FREE_ARTICLES]
     if title_cap is not None:
         params += [key, publication_id, window_value, title_cap]
+    postgresql = connection.vendor == "postgresql"
     sql = _insert_sql(
         postgresql=postgresql,
         checks=_reads_left_sql(rolling=rolling, capped=title_cap is not None),
     )
+    first = [(key, r.article_id, r.moment) for r in carried]
     if postgresql:
-        # One round trip: two statements in one implicit transaction, so the lock is held
-        # until the insert commits, and the insert's snapshot is taken after the lock.
-        locked = f"SELECT pg_advisory_xact_lock(%s, hashtext(%s)); {sql}"
-        return _run_once(locked, [METER_LOCK_CLASS, key, *params], statements=2) == 1
+        # One round trip: the statements run in one implicit transaction, so the lock is
+        # held until the insert commits, and each statement's snapshot is taken after it.
+        statements = ["SELECT pg_advisory_xact_lock(%s, hashtext(%s))"]
+        locked: list[Any] = [METER_LOCK_CLASS, key]
+        if first:
+            statements.append(_granted_sql(len(first)))
+            locked += _granted_params(first)
+        locked += params
+        sql = "; ".join([*statements, sql])
+        return _run_once(sql, locked, statements=len(statements) + 1) == 1
     with transaction.atomic(), connection.cursor() as cursor:
+        if first:
+            cursor.execute(_granted_sql(len(first)), _granted_params(first))
         cursor.execute(sql, params)
         return bool(cursor.rowcount == 1)
+
+
+GRANTED_CHUNK = 1000  # rows per statement (4 parameters each), fewer where the database
+# caps a statement's parameters (SQLite: 999)
+
+
+def _granted_sql(count: int) -> str:
+    """Meter rows for reads already granted, each kept only while its article exists (the
+    cookie or the event may name one deleted since); a row already there is left alone."""
+    table = MeterEntry._meta.db_table
+    articles = apps.get_model("articles", "Article")._meta.db_table
+    values = ", ".join(["(%s, %s, %s, %s)"] * count)
+    return (
+        f"INSERT INTO {table} (reader_key, article_id, publication_id, window_start, created_at)"
+        " SELECT v.column1, a.id, a.publication_id, v.column3, v.column4"
+        f" FROM (VALUES {values}) AS v JOIN {articles} AS a ON a.id = v.column2"
+        " WHERE 1 = 1 ON CONFLICT DO NOTHING"  # WHERE: SQLite's upsert after a join
+    )
+
+
+def _granted_params(reads: Sequence[tuple[str, int, datetime]]) -> list[Any]:
+    ops = connection.ops
+    params: list[Any] = []
+    for key, article_id, at in reads:
+        window = ops.adapt_datefield_value(entry_window(at))
+        params += [key, article_id, window, ops.adapt_datetimefield_value(at)]
+    return params
+
+
+def write_reads(*, reads: Sequence[tuple[str, int, datetime]]) -> None:
+    """Meter rows (reader key, article id, read at) for reads already granted without one:
+    a new reader's first reads, from their read events. Writing one twice, or one a
+    counted read already wrote from the cookie, leaves one row."""
+    size = min(GRANTED_CHUNK, (connection.features.max_query_params or 4 * GRANTED_CHUNK) // 4)
+    for start in range(0, len(reads), size):
+        chunk = reads[start : start + size]
+        with connection.cursor() as cursor:
+            cursor.execute(_granted_sql(len(chunk)), _granted_params(chunk))
 
 
 def record_read(*, key: str, article_id: int, publication_id: int, now: datetime) -> None:
@@ -349,7 +413,9 @@ def record_read(*, key: str, article_id: int, publication_id: int, now: datetime
 def adopt_anonymous_meter(*, request: Any, user_id: int) -> int:
     """On sign-up or sign-in the anonymous meter's reads move into the account, so
     signing in never resets the meter; the last day's recorded reads (and walls) are
-    linked to the account, for conversion attribution. Returns how many reads moved."""
+    linked to the account, for conversion attribution. The reads the signed cookie carries
+    that the database may not have yet (a first read whose event is not drained) move
+    too. Returns how many reads moved."""
     from django.utils import timezone
 
     from ..models import ReadEvent
@@ -358,9 +424,12 @@ def adopt_anonymous_meter(*, request: Any, user_id: int) -> int:
     if anon is None:
         return 0
     account = f"u:{user_id}"
+    now = timezone.now()
+    carried = reads_in_window(_cookie(_http_request(request))[1] or [], now)
     with transaction.atomic():
+        write_reads(reads=[(anon, r.article_id, r.moment) for r in carried])
         ReadEvent.objects.filter(
-            reader_key=anon, user__isnull=True, at__gte=timezone.now() - timedelta(days=1)
+            reader_key=anon, user__isnull=True, at__gte=now - timedelta(days=1)
         ).update(user_id=user_id)
         already = MeterEntry.objects.filter(reader_key=account).values_list(
             "article_id", "window_start"

@@ -1,13 +1,15 @@
 """The Redis read-event sink on a real Redis: a view costs one RPUSH, a drain writes
 the batch with bulk inserts (and folds it into the simulator's rollup with a constant
-number of statements)."""
+number of statements), and a new reader's meter row with its event."""
+
+import json
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from subscriptions.models import ReadEvent
+from subscriptions.models import MeterEntry, ReadEvent
 from subscriptions.paywall import events
 from tests.factories import ArticleFactory
 
@@ -42,3 +44,18 @@ def test_views_push_to_redis_and_a_drain_writes_them(redis_sink):
     assert statements[0] == statements[1]  # the same statements for 5 reads or 40
     assert ReadEvent.objects.filter(article=article, granted=True, reason="free").count() == 45
     assert events.flush() == 0
+
+
+def test_a_new_readers_meter_row_is_drained_with_its_event_once(redis_sink):
+    article = ArticleFactory(access_level="metered")
+    client = Client()
+    assert client.get(f"/api/v1/articles/{article.slug}/").json()["access"]["granted"]
+    assert not MeterEntry.objects.exists()  # the view ran no SQL
+    (payload,) = events._redis().lrange(events.REDIS_LIST, 0, -1)
+    assert json.loads(payload)[events.METER_READ] is True
+    assert events.flush() == 1
+    events._redis().rpush(events.REDIS_LIST, payload)  # the same event delivered again
+    assert events.flush() == 1
+    entry = MeterEntry.objects.get()
+    reader_key = ReadEvent.objects.values_list("reader_key", flat=True).first()
+    assert (entry.article_id, entry.reader_key) == (article.pk, reader_key)

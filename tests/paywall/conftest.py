@@ -48,6 +48,17 @@ def reader_client(kind: str, *, api: bool) -> APIClient:
     return client
 
 
+def api_sign_up(client: APIClient, email: str = "new@example.com") -> str:
+    """Signs up through the API with the client's cookies; the new account's reader key."""
+    response = client.post(
+        "/api/v1/auth/signup/",
+        {"email": email, "password": "a long enough passphrase 42"},
+        format="json",
+    )
+    assert response.status_code == 201
+    return f"u:{UserFactory._meta.model.objects.get(email=email).pk}"
+
+
 @pytest.fixture
 def make_reader():
     return reader_client

@@ -11,7 +11,7 @@ from django.test import Client
 from subscriptions.models import MeterEntry, ReadEvent
 from subscriptions.paywall import events, rules
 from tests.factories import ArticleFactory, PublicationFactory, UserFactory
-from tests.paywall.conftest import BODY, HIDDEN, reader_client
+from tests.paywall.conftest import BODY, HIDDEN, api_sign_up, reader_client
 
 pytestmark = pytest.mark.django_db
 
@@ -327,13 +327,7 @@ def test_api_sign_up_and_sign_in_move_the_anonymous_meter_into_the_account():
     first, second = ArticleFactory.create_batch(2, access_level="metered")
     app.get(f"/api/v1/articles/{first.slug}/")
     app.get(f"/api/v1/articles/{second.slug}/")
-    response = app.post(
-        "/api/v1/auth/signup/",
-        {"email": "new@example.com", "password": "a long enough passphrase 42"},
-        format="json",
-    )
-    assert response.status_code == 201
-    user_key = f"u:{UserFactory._meta.model.objects.get(email='new@example.com').pk}"
+    user_key = api_sign_up(app)
     assert list(MeterEntry.objects.values_list("reader_key", flat=True)) == [user_key] * 2
 
 

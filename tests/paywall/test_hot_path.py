@@ -1,7 +1,9 @@
 """The hot path's SQL budget once the shared caches (article snapshots, rules, the
 reader's subscription state) are warm: any reader's warm page (a re-read, a wall, a free or
-entitled read) at most two queries; a walled or re-reading anonymous reader none; the first,
-counted read of a metered article one more round trip for the meter's locked insert."""
+entitled read) at most two queries; a walled or re-reading anonymous reader none; a new
+reader (no meter cookie) none, even for its first metered read (its meter row travels with
+the read event); any other first, counted read of a metered article one more round trip
+for the meter's locked insert."""
 
 import pytest
 from django.db import connection
@@ -15,6 +17,9 @@ pytestmark = pytest.mark.django_db
 # The counted read's lock and insert are one round trip on PostgreSQL; SQLite takes its
 # write lock with a transaction of its own (two more statements).
 COUNTED_EXTRA = 1 if connection.vendor == "postgresql" else 3
+# The reads a cookie carries are written in the same round trip on PostgreSQL; SQLite
+# runs that insert as a statement of its own, in the same transaction.
+CARRIED_EXTRA = 0 if connection.vendor == "postgresql" else 1
 
 
 @pytest.mark.parametrize("channel", ["api", "web"])
@@ -38,6 +43,22 @@ def test_a_warm_article_view_is_at_most_two_queries(
     assert response.status_code == 200
     with django_assert_max_num_queries(2):
         client.get(path)  # a re-read
+
+
+@pytest.mark.parametrize("channel", ["api", "web"])
+def test_a_new_readers_first_metered_read_runs_no_sql(channel, django_assert_num_queries):
+    first, second = ArticleFactory.create_batch(2, access_level="metered")
+    url = "/api/v1/articles/{}/" if channel == "api" else "/a/{}/"
+    for article in (first, second):
+        Client().get(url.format(article.slug))  # other readers warm the shared caches
+    client = Client()
+    with django_assert_num_queries(0):
+        response = client.get(url.format(first.slug))
+    assert response.status_code == 200
+    assert b"Third paragraph" in response.content
+    assert "mh_meter" in response.cookies
+    with django_assert_num_queries(COUNTED_EXTRA + CARRIED_EXTRA):
+        client.get(url.format(second.slug))  # counted: the cookie's first read written too
 
 
 @pytest.mark.parametrize("channel", ["api", "web"])

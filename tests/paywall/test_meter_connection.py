@@ -41,20 +41,30 @@ def _drop_the_connection() -> None:
         other.close()
 
 
-def test_a_new_readers_first_read_sends_no_health_check():
-    article = ArticleFactory(access_level="metered")
-    Client().get(f"/a/{article.slug}/")  # another reader warms the caches
-    _new_request()
+def test_a_counted_read_sends_no_health_check():
+    first, second = ArticleFactory.create_batch(2, access_level="metered")
+    for article in (first, second):
+        Client().get(f"/a/{article.slug}/")  # other readers warm the caches
+    reader = Client()
     with mock.patch.object(connection, "is_usable", wraps=connection.is_usable) as ping:
-        response = Client().get(f"/a/{article.slug}/")
-    assert response.status_code == 200
+        _new_request()
+        assert reader.get(f"/a/{first.slug}/").status_code == 200  # a new reader: no SQL
+        _new_request()
+        assert reader.get(f"/a/{second.slug}/").status_code == 200  # the locked insert
     assert ping.call_count == 0
-    assert MeterEntry.objects.count() == 2
+    key = metering.cookie_reader_key(reader.get(f"/a/{first.slug}/").wsgi_request)
+    # The second read wrote the first (its cookie carried it) and counted itself.
+    assert MeterEntry.objects.filter(reader_key=key).count() == 2
 
 
-@pytest.mark.parametrize("new_reader", [True, False])
-def test_a_dropped_connection_is_replaced_and_the_read_counted_once(new_reader):
-    article = ArticleFactory(access_level="metered")
+def _carried(article, now):
+    return [metering.CountedRead(article.pk, article.publication_id, int(now.timestamp()))]
+
+
+@pytest.mark.parametrize("carries", [False, True])
+def test_a_dropped_connection_is_replaced_and_the_read_counted_once(carries):
+    article, earlier = ArticleFactory.create_batch(2, access_level="metered")
+    now = timezone.now()
     _drop_the_connection()
     _new_request()
     counted = metering.count_read(
@@ -62,27 +72,30 @@ def test_a_dropped_connection_is_replaced_and_the_read_counted_once(new_reader):
         article_id=article.pk,
         publication_id=article.publication_id,
         title_cap=None,
-        now=timezone.now(),
-        new_reader=new_reader,
+        now=now,
+        carried=_carried(earlier, now) if carries else (),
     )
     assert counted
-    assert MeterEntry.objects.filter(reader_key="a:reader").count() == 1
+    rows = MeterEntry.objects.filter(reader_key="a:reader")
+    assert rows.count() == (2 if carries else 1)
 
 
 def test_a_read_already_counted_is_not_counted_again_when_sent_twice():
-    """What a resend after a lost answer meets: the row is there, nothing more is counted."""
-    article = ArticleFactory(access_level="metered")
+    """What a resend after a lost answer meets: the rows are there, nothing more is
+    counted or written."""
+    article, earlier = ArticleFactory.create_batch(2, access_level="metered")
+    now = timezone.now()
     kwargs: dict[str, Any] = {
         "key": "a:reader",
         "article_id": article.pk,
         "publication_id": article.publication_id,
         "title_cap": None,
-        "now": timezone.now(),
+        "now": now,
     }
-    assert metering.count_read(**kwargs, new_reader=True)
-    assert not metering.count_read(**kwargs, new_reader=True)
+    assert metering.count_read(**kwargs, carried=_carried(earlier, now))
+    assert not metering.count_read(**kwargs, carried=_carried(earlier, now))
     assert not metering.count_read(**kwargs)
-    assert MeterEntry.objects.filter(reader_key="a:reader").count() == 1
+    assert MeterEntry.objects.filter(reader_key="a:reader").count() == 2
 
 
 def test_inside_a_transaction_the_health_check_is_left_alone():

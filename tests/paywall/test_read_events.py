@@ -30,3 +30,22 @@ def test_the_direct_sink_writes_the_event_with_the_meter_row(settings):
     Client().get(f"/a/{article.slug}/")
     assert ReadEvent.objects.get().reason == "metered"
     assert MeterEntry.objects.get().article_id == article.pk
+
+
+def test_a_lost_memory_buffer_loses_no_meter_read(settings):
+    """The memory sink writes a new reader's meter row with its buffered event: a SIGKILL
+    loses the row, never the count (the cookie carries the read to the next counted one)."""
+    settings.READ_EVENTS_SINK = "memory"
+    settings.METER_FREE_ARTICLES = 3
+    articles = ArticleFactory.create_batch(4, access_level="metered")
+    client = Client()
+    client.get(f"/api/v1/articles/{articles[0].slug}/")  # a new reader's first read
+    events.discard_buffer()  # what a SIGKILL would lose: its event and its meter row
+    assert not MeterEntry.objects.exists()
+    granted = [
+        client.get(f"/api/v1/articles/{a.slug}/").json()["access"]["granted"] for a in articles[1:]
+    ]
+    assert granted == [True, True, False]
+    assert sorted(MeterEntry.objects.values_list("article_id", flat=True)) == [
+        a.pk for a in articles[:3]
+    ]
