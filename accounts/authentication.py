@@ -21,9 +21,12 @@ request: a stale record is never read again, whichever process wrote it and when
 
 With the cache down every read misses and every stamp is made up fresh: each request asks
 the database, as before this module. A stamp bump that cannot reach the cache (a blip
-while a reader is deactivated or a token revoked) is lost, so a record is trusted only
-for `RECORD_TRUST_SECONDS` after it was made, by the clock: that bounds how long such a
-lost change can go unseen once the cache answers again.
+while a reader is deactivated or a token revoked) is not lost: `config.versions` keeps it
+and re-applies it once the cache answers (see its docstring for who does, and when).
+As a backstop should that fail too (the bump's database row could not be written and
+the process that lost it is gone), a record is trusted only for `RECORD_TRUST_SECONDS`
+after it was made, by the clock: that bounds how long such a change can go unseen once
+the cache answers again.
 """
 
 from __future__ import annotations

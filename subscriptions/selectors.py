@@ -61,12 +61,12 @@ STATE_CACHE_SECONDS = 24 * 3600
 
 
 def state_cache_key(user_id: int) -> str:
-    return f"subscription-state:v1:{user_id}"
+    return f"subscription-state:v2:{user_id}"
 
 
-# The state as the signed-in reader's cached account record carries it (accounts.session):
-# read with the user in one round trip, and versioned by the account's stamp, which every
-# change of the subscription bumps (forget_cached_state).
+# The state as the signed-in reader's cached account record carries it
+# (accounts.authentication): read with the user in one round trip, and versioned by the
+# account's stamp, which every change of the subscription bumps (forget_cached_state).
 STATE_ATTR = "masthead_subscription_state"
 
 
@@ -76,29 +76,43 @@ def subscription_state(*, user_id: int) -> dict[str, object]:
     return row or {"status": S.NONE}
 
 
+def cached_subscription_state(*, user_id: int) -> dict[str, object]:
+    """The state, cached under the account's stamp (`config.versions.account_key`), as the
+    account record is: the stamp and the state are read in one round trip, and the state
+    counts only when it was made under the current stamp. A change moves the stamp, and
+    a move the cache did not take is re-applied when it answers, so a stale state is never
+    read again. Warm: one cache round trip, no SQL; cold: one query."""
+    stamp_key, state_key = versions.account_key(user_id), state_cache_key(user_id)
+    found = versions.read_with([stamp_key, state_key])
+    stamp, cached = found.get(stamp_key), found.get(state_key)
+    if stamp and isinstance(cached, dict) and cached.get("stamp") == stamp:
+        state: dict[str, object] = cached["state"]
+        return state
+    # The stamp is read (or made) before the database: a change committed after this
+    # read moves the stamp, so what is written below is never read again.
+    stamp = str(stamp) if stamp else versions.ensure(stamp_key)
+    state = subscription_state(user_id=user_id)
+    cache.set(state_key, {"stamp": stamp, "state": state}, STATE_CACHE_SECONDS)
+    return state
+
+
 def entitlement_for_user(
     *, user_id: int | None, now: datetime | None = None, state: dict[str, object] | None = None
 ) -> Entitlement:
-    """The reader's entitlement now. The subscription's state (not the verdict, which
-    depends on the clock) is cached per account and dropped whenever the row is saved;
-    a cold read is one query, anonymous readers none. `state`: the state already read
-    with the reader's account (see STATE_ATTR)."""
+    """The reader's entitlement now, from the subscription's state (not the verdict, which
+    depends on the clock): `state` when the caller read it with the reader's account (see
+    STATE_ATTR), else `cached_subscription_state`. Anonymous readers: no round trip."""
     if user_id is None:
         return Entitlement.none()
     if state is None:
-        key = state_cache_key(user_id)
-        state = cache.get(key)
-        if state is None:
-            state = subscription_state(user_id=user_id)
-            cache.set(key, state, STATE_CACHE_SECONDS)
+        state = cached_subscription_state(user_id=user_id)
     return entitlement_of(Subscription(**state), now=now)
 
 
 def forget_cached_state(*, user_id: int | None) -> None:
-    """The subscription changed: its cached state goes, and the account's stamp moves, so
-    the account record that carries the state is stale in every process."""
+    """The subscription changed: the account's stamp moves, so its cached state and the
+    account record that carries it are stale in every process."""
     if user_id is not None:
-        cache.delete(state_cache_key(user_id))
         versions.bump(versions.account_key(user_id))
 
 

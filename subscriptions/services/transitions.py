@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from config import versions
 from config.exceptions import ApplicationError
 
 from ..models import AuditEntry, Subscription, SubscriptionStatus
@@ -187,13 +188,6 @@ def transition_many(
 
 
 def forget_cached_states(*, user_ids: list[int]) -> None:
-    """Two cache round trips for the whole batch: the states go, the accounts' stamps move
-    (see selectors.forget_cached_state)."""
-    from django.core.cache import cache
-
-    from config import versions
-
-    from ..selectors import state_cache_key
-
-    cache.delete_many([state_cache_key(user_id) for user_id in user_ids])
+    """One cache round trip for the whole batch: the accounts' stamps move (see
+    selectors.forget_cached_state)."""
     versions.bump_many([versions.account_key(user_id) for user_id in user_ids])

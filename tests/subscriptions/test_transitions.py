@@ -1,14 +1,18 @@
 from datetime import timedelta
+from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
+from config import versions
 from subscriptions.models import AuditEntry, Subscription
-from subscriptions.selectors import entitlement_for_user, entitlement_of
+from subscriptions.selectors import entitlement_for_user, entitlement_of, state_cache_key
 from subscriptions.services.transitions import (
     TransitionNotAllowed,
     subscription_for_user,
     transition,
+    transition_many,
 )
 from subscriptions.vocabulary import AuditAction, AuditSource
 from tests.factories import UserFactory
@@ -84,6 +88,54 @@ def test_entitlement_for_user_is_one_query(django_assert_num_queries):
         assert not entitlement_for_user(user_id=None).entitled
 
 
+def test_a_warm_entitlement_is_one_cache_round_trip_and_no_sql(django_assert_num_queries):
+    """The state cached apart from the account record is read with the account's stamp."""
+    user = UserFactory()
+    Subscription.objects.create(user=user, status="active")
+    assert entitlement_for_user(user_id=user.pk).entitled  # cached
+    with (
+        mock.patch.object(cache, "get_many", wraps=cache.get_many) as get_many,
+        django_assert_num_queries(0),
+    ):
+        assert entitlement_for_user(user_id=user.pk).entitled
+    get_many.assert_called_once()  # (the in-memory test cache's get_many calls its get)
+    (keys,) = get_many.call_args.args
+    assert set(keys) == {versions.account_key(user.pk), state_cache_key(user.pk)}
+
+
+def test_a_state_cached_under_an_old_account_stamp_is_never_read():
+    user = UserFactory()
+    Subscription.objects.create(user=user, status="active")
+    assert entitlement_for_user(user_id=user.pk).entitled  # cached
+    Subscription.objects.filter(user=user).update(status="canceled")  # no signal, no bump
+    assert entitlement_for_user(user_id=user.pk).entitled  # the cached state
+    versions.bump(versions.account_key(user.pk))
+    assert not entitlement_for_user(user_id=user.pk).entitled
+
+
+def cancel_by_a_job(*, user_id: int) -> int:
+    """The reader's active subscription canceled in a batch, as a job does (no save, no
+    signal): how many rows moved."""
+    moved = transition_many(
+        candidates=Subscription.objects.filter(user_id=user_id),
+        limit=10,
+        from_status="active",
+        to="canceled",
+        source=AuditSource.JOB,
+        action=AuditAction.SUBSCRIPTION_STATUS_CHANGED,
+    )
+    return len(moved)
+
+
+def test_a_batch_transition_counts_on_the_next_read(django_capture_on_commit_callbacks):
+    user = UserFactory()
+    Subscription.objects.create(user=user, status="active")
+    assert entitlement_for_user(user_id=user.pk).entitled  # cached
+    with django_capture_on_commit_callbacks(execute=True):
+        assert cancel_by_a_job(user_id=user.pk) == 1
+    assert not entitlement_for_user(user_id=user.pk).entitled
+
+
 def test_transition_saves_stripe_ids_and_plan():
     from tests.factories import PlanFactory
 
@@ -105,7 +157,6 @@ def test_every_start_is_kept_once_and_the_batch_form_refuses_starts():
     """A trial or paid start keeps a Conversion (attribution) through `transition()`;
     staying put, extending or lapsing keeps none, and `transition_many()` cannot start."""
     from subscriptions.models import Conversion
-    from subscriptions.services.transitions import transition_many
 
     user = UserFactory()
     sub = subscription_for_user(user_id=user.pk)
