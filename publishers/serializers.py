@@ -91,6 +91,14 @@ class SimulationOutcomeSerializer(serializers.Serializer[Any]):
     subscriptions_started = serializers.IntegerField()
 
 
+class MeterWindowSerializer(serializers.Serializer[Any]):
+    site = serializers.ChoiceField(choices=["month", "rolling"])
+    rolling_days = serializers.IntegerField(allow_null=True)
+    modelled = serializers.ChoiceField(choices=["month"])
+    matches_site = serializers.BooleanField()
+    note = serializers.CharField(allow_blank=True)
+
+
 class SimulationSerializer(serializers.Serializer[Any]):
     publication = TitleRefSerializer()
     since = serializers.DateTimeField()
@@ -99,6 +107,7 @@ class SimulationSerializer(serializers.Serializer[Any]):
     proposed_rule = RuleValuesSerializer()
     live = SimulationOutcomeSerializer()
     proposed = SimulationOutcomeSerializer()
+    meter_window = MeterWindowSerializer()
 
 
 class ArticleAccessInputSerializer(serializers.Serializer[Any]):

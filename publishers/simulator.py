@@ -19,8 +19,11 @@ article and meter rank, and one row per reader with the last day of each kind of
 rule may wall. A simulation is three small queries over it.
 
 Model limits (documented in docs/publishers.md): the meter counts only this title's reads,
-from the start of each calendar month; the current article overrides apply to the whole
-period; reads are never dated after today.
+from the start of each calendar month — also when the site meters a rolling window
+(`METER_WINDOW=rolling`): a rolling meter's verdict on a read depends on the limit and on
+which earlier reads were counted (a sequence, not a rank), which the rollup's per-month
+ranks cannot hold, so every answer says which window it modelled (`meter_window()`); the
+current article overrides apply to the whole period; reads are never dated after today.
 
 Conversions: readers (signed in at the time of the read) who started a trial or a paid
 subscription within 24 h after a wall this rule shows them on this title.
@@ -89,6 +92,27 @@ class Outcome:
             "trials_started": self.trials_started,
             "subscriptions_started": self.subscriptions_started,
         }
+
+
+def meter_window() -> dict[str, Any]:
+    """The meter window the site uses against the one the simulator models (always the
+    calendar month), with a plain warning when they differ."""
+    site = str(settings.METER_WINDOW)
+    rolling_days = int(settings.METER_ROLLING_DAYS) if site == "rolling" else None
+    note = ""
+    if rolling_days is not None:
+        note = (
+            f"This site meters readers over a rolling {rolling_days} days, but the simulator"
+            " counts the meter by calendar month: its metered reads and meter walls are what"
+            " a calendar-month meter would have given, not what readers saw."
+        )
+    return {
+        "site": site,
+        "rolling_days": rolling_days,
+        "modelled": "month",
+        "matches_site": site == "month",
+        "note": note,
+    }
 
 
 def period(now: datetime) -> tuple[datetime, datetime]:

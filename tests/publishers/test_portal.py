@@ -347,3 +347,25 @@ def test_an_invitation_goes_through_the_outbox_once_to_the_address(
     with django_capture_on_commit_callbacks(execute=True):
         _owe_invitation(invitation)
     assert Notification.objects.count() == 1 and len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize("window", ["month", "rolling"])
+def test_the_simulator_page_warns_when_the_site_meters_a_rolling_window(side_a, settings, window):
+    settings.METER_WINDOW = window
+    settings.METER_ROLLING_DAYS = 30
+    client = signed_in(side_a.admin)
+    p, t = side_a.publisher.slug, side_a.title.slug
+    client.post(
+        f"/publisher/{p}/titles/{t}/rule/",
+        {
+            "action": "draft",
+            "access_level": "premium",
+            "free_articles_cap": "",
+            "preview_paragraphs": "1",
+            "note": "",
+        },
+    )
+    page = client.get(f"/publisher/{p}/titles/{t}/rule/simulate/").content.decode()
+    warned = "rolling 30 days" in page
+    assert warned is (window == "rolling")
+    assert ('class="notice"' in page) is warned

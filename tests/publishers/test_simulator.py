@@ -472,3 +472,32 @@ def test_an_override_set_in_the_portal_rebuilds_the_title_in_the_background(
     state = ReadRollupState.objects.get(publication_id=title.pk)
     assert state.signature == read_rollup.signature(title.pk) != built  # no simulation yet
     assert_agrees(title, NOW)
+
+
+def test_a_rolling_site_gets_the_month_window_and_is_told_so(settings):
+    """Under METER_WINDOW=rolling the simulator still meters by calendar month (the read
+    rollup ranks articles per reader-month): its numbers are the month replay's, and the
+    answer says plainly which window it modelled (no silent wrong numbers)."""
+    settings.METER_FREE_ARTICLES = 4
+    settings.METER_WINDOW = "rolling"
+    settings.METER_ROLLING_DAYS = 7
+    title, events = history(4)
+    rule = simulator.SimRule("metered", None)
+    sql = simulator.simulate(publication_id=title.pk, rule=rule, now=NOW).as_dict()
+    assert sql == replay(events, rule, NOW)
+    window = simulator.meter_window()
+    assert window["site"] == "rolling" and window["rolling_days"] == 7
+    assert window["modelled"] == "month" and window["matches_site"] is False
+    assert "calendar month" in window["note"] and "7 days" in window["note"]
+
+
+def test_a_month_site_is_modelled_as_it_meters(settings):
+    settings.METER_WINDOW = "month"
+    window = simulator.meter_window()
+    assert window == {
+        "site": "month",
+        "rolling_days": None,
+        "modelled": "month",
+        "matches_site": True,
+        "note": "",
+    }
