@@ -118,4 +118,4 @@ def checkout_completed(
     fresh: Mapping[str, Any] = client.subscription_retrieve(stripe_sub_id)
     if STRIPE_STATUS_MAP.get(str(fresh.get("status"))) == S.TRIALING:
         fresh = trial_abuse_check(user=user, stripe_subscription=fresh, client=client)
-    return subscription_sync_from_stripe(stripe_subscription=fresh)
+    return subscription_sync_from_stripe(stripe_subscription=fresh, event_at=event_created)
