@@ -92,11 +92,8 @@ class SimulationOutcomeSerializer(serializers.Serializer[Any]):
 
 
 class MeterWindowSerializer(serializers.Serializer[Any]):
-    site = serializers.ChoiceField(choices=["month", "rolling"])
+    window = serializers.ChoiceField(choices=["month", "rolling"])
     rolling_days = serializers.IntegerField(allow_null=True)
-    modelled = serializers.ChoiceField(choices=["month"])
-    matches_site = serializers.BooleanField()
-    note = serializers.CharField(allow_blank=True)
 
 
 class SimulationSerializer(serializers.Serializer[Any]):

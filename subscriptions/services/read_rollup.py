@@ -35,10 +35,13 @@ from ..paywall.rollup import (
     LOCK_KEY,
     apply_pending,
     fold,
+    granted_with,
     is_pg,
     lock,
+    meter_ranks,
     queue_rebuild,
     rank_cap,
+    rolling,
     tables,
 )
 
@@ -47,8 +50,11 @@ __all__ = [
     "RollupPreparing",
     "apply_pending",
     "ensure_current",
+    "granted_with",
+    "meter_ranks",
     "queue_rebuild",
     "rebuild",
+    "rolling",
     "signature",
 ]
 
@@ -69,7 +75,8 @@ class RollupPreparing(ApplicationError):
 
 
 def signature(publication_id: int) -> str:
-    """The article overrides and the meter limit that the title's ranks depend on."""
+    """The article overrides, the meter limit and (when rolling) the meter window that the
+    title's ranks depend on."""
     overrides = (
         apps.get_model("articles", "Article")
         .objects.filter(publication_id=publication_id)
@@ -77,7 +84,8 @@ def signature(publication_id: int) -> str:
         .order_by("pk")
         .values_list("pk", "access_level")
     )
-    text = f"cap={rank_cap()};" + ";".join(f"{pk}={level}" for pk, level in overrides)
+    window = f"rolling={int(settings.METER_ROLLING_DAYS)};" if rolling() else ""
+    text = f"cap={rank_cap()};{window}" + ";".join(f"{pk}={level}" for pk, level in overrides)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
