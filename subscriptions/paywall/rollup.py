@@ -298,20 +298,30 @@ def fold(cursor: Any) -> int:
     return int(upto)
 
 
-def _every_month_of_dirty_readers(cursor: Any, upto: int) -> int:
-    """Rolling: a dirty reader is recomputed in every month they read the title (a late
-    read changes the verdicts after it). Returns the new last dirty id to fold."""
+def dirty_months_sql(where: str) -> str:
+    """Mark dirty every (title, reader, month) of the read events `e` matching `where`."""
     t = tables()
     month = (
         "date_trunc('month', e.at AT TIME ZONE 'UTC')::date"
         if is_pg()
         else "date(e.at, 'start of month')"
     )
-    cursor.execute(
+    return (
         f"INSERT INTO {t['dirty']} (publication_id, reader_key, month)"
-        f" SELECT DISTINCT e.publication_id, e.reader_key, {month} FROM {t['events']} e"
-        f" WHERE EXISTS (SELECT 1 FROM {t['dirty']} x WHERE x.id <= %s"
-        " AND x.publication_id = e.publication_id AND x.reader_key = e.reader_key)",
+        f" SELECT DISTINCT e.publication_id, e.reader_key, {month}"
+        f" FROM {t['events']} e WHERE {where}"
+    )
+
+
+def _every_month_of_dirty_readers(cursor: Any, upto: int) -> int:
+    """Rolling: a dirty reader is recomputed in every month they read the title (a late
+    read changes the verdicts after it). Returns the new last dirty id to fold."""
+    t = tables()
+    cursor.execute(
+        dirty_months_sql(
+            f"EXISTS (SELECT 1 FROM {t['dirty']} x WHERE x.id <= %s"
+            " AND x.publication_id = e.publication_id AND x.reader_key = e.reader_key)"
+        ),
         [upto],
     )
     cursor.execute(f"SELECT MAX(id) FROM {t['dirty']}")

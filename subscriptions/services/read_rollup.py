@@ -34,6 +34,7 @@ from ..models import ReadEvent, ReadRollupDirty, ReadRollupState
 from ..paywall.rollup import (
     LOCK_KEY,
     apply_pending,
+    dirty_months_sql,
     fold,
     granted_with,
     is_pg,
@@ -99,17 +100,7 @@ def rebuild(*, publication_id: int, now: datetime | None = None, wait: bool = Tr
             return False
         for table in ("days", "counts", "readers"):
             cursor.execute(f"DELETE FROM {t[table]} WHERE publication_id = %s", [publication_id])
-        month = (
-            "date_trunc('month', e.at AT TIME ZONE 'UTC')::date"
-            if is_pg()
-            else "date(e.at, 'start of month')"
-        )
-        cursor.execute(
-            f"INSERT INTO {t['dirty']} (publication_id, reader_key, month)"
-            f" SELECT DISTINCT e.publication_id, e.reader_key, {month}"
-            f" FROM {t['events']} e WHERE e.publication_id = %s",
-            [publication_id],
-        )
+        cursor.execute(dirty_months_sql("e.publication_id = %s"), [publication_id])
         if is_pg():
             cursor.execute(f"ANALYZE {t['dirty']}")
         fold(cursor)
