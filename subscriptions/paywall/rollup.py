@@ -298,14 +298,17 @@ def fold(cursor: Any) -> int:
     return int(upto)
 
 
+def month_sql(column: str) -> str:
+    """The calendar month (UTC) of a time column, as a date."""
+    if is_pg():
+        return f"date_trunc('month', {column} AT TIME ZONE 'UTC')::date"
+    return f"date({column}, 'start of month')"
+
+
 def dirty_months_sql(where: str) -> str:
     """Mark dirty every (title, reader, month) of the read events `e` matching `where`."""
     t = tables()
-    month = (
-        "date_trunc('month', e.at AT TIME ZONE 'UTC')::date"
-        if is_pg()
-        else "date(e.at, 'start of month')"
-    )
+    month = month_sql("e.at")
     return (
         f"INSERT INTO {t['dirty']} (publication_id, reader_key, month)"
         f" SELECT DISTINCT e.publication_id, e.reader_key, {month}"
@@ -321,8 +324,12 @@ def _every_month_of_dirty_readers(cursor: Any, upto: int) -> int:
         dirty_months_sql(
             f"EXISTS (SELECT 1 FROM {t['dirty']} x WHERE x.id <= %s"
             " AND x.publication_id = e.publication_id AND x.reader_key = e.reader_key)"
+            # a rebuild marked them all already
+            f" AND NOT EXISTS (SELECT 1 FROM {t['dirty']} y WHERE y.id <= %s"
+            " AND y.publication_id = e.publication_id AND y.reader_key = e.reader_key"
+            f" AND y.month = {month_sql('e.at')})"
         ),
-        [upto],
+        [upto, upto],
     )
     cursor.execute(f"SELECT MAX(id) FROM {t['dirty']}")
     return int(cursor.fetchone()[0])
@@ -335,17 +342,21 @@ def rolling_ranks(reads: list[tuple[datetime, int]], *, limit: int, days: int) -
     grants it (an article in the window is a free re-read and renews nothing; another is
     counted when fewer than the limit are in the window)."""
     span = timedelta(days=days)
+    opens = [at - span for at, _ in reads]
     granted = [0] * len(reads)  # bit L-1: granted with L free articles
     for free in range(1, limit + 1):
+        bit = 1 << (free - 1)
         window: deque[tuple[datetime, int]] = deque()  # counted, oldest first
+        counted: set[int] = set()  # their articles (counted once while in the window)
         for i, (at, article) in enumerate(reads):
-            while window and window[0][0] <= at - span:
-                window.popleft()
-            if any(a == article for _, a in window):
-                granted[i] |= 1 << (free - 1)
+            while window and window[0][0] <= opens[i]:
+                counted.discard(window.popleft()[1])
+            if article in counted:
+                granted[i] |= bit
             elif len(window) < free:
                 window.append((at, article))
-                granted[i] |= 1 << (free - 1)
+                counted.add(article)
+                granted[i] |= bit
     return [1 + bits for bits in granted]
 
 
@@ -423,21 +434,24 @@ def _rolling_days(cursor: Any, upto: int) -> None:
         reads.append(record)
     if reads:
         reader_done(reads)
-    ReadRollupDay.objects.bulk_create(
-        [
-            ReadRollupDay(
-                publication_id=p,
-                reader_key=k,
-                month=m,
-                day=d,
-                article_id=a,
-                rank_all=ra,
-                rank_ovr=ro,
-                **dict(zip(COUNTS, counts, strict=True)),
-            )
-            for (p, k, m, d, a, ra, ro), counts in rows.items()
-        ],
-        batch_size=2000,
+    keys = "publication_id, reader_key, month, day, article_id, rank_all, rank_ovr"
+    columns = f"{keys}, {', '.join(COUNTS)}"
+    values = [(*row, *counts) for row, counts in rows.items()]
+    if not values:
+        return
+    if not is_pg():  # in process: one row at a time is cheap
+        cursor.executemany(
+            f"INSERT INTO {t['days']} ({columns}) VALUES ({', '.join(['%s'] * len(values[0]))})",
+            values,
+        )
+        return
+    # One statement, a column per array (a statement per row is a round trip each).
+    types = ["bigint", "text", "date", "date", "bigint", "bigint", "bigint"]
+    types += ["bigint"] * len(COUNTS)
+    arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+    cursor.execute(
+        f"INSERT INTO {t['days']} ({columns}) SELECT * FROM unnest({arrays})",
+        [list(column) for column in zip(*values, strict=True)],
     )
 
 
