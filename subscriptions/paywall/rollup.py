@@ -385,7 +385,7 @@ def granted_with(rank: int, limit: int) -> bool:
 def _aware(value: Any) -> datetime:
     if isinstance(value, str):  # SQLite may answer text
         value = datetime.fromisoformat(value)
-    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
 
 
 def _rolling_days(cursor: Any, upto: int) -> None:
