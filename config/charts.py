@@ -4,7 +4,8 @@ the operations dashboard and the publisher portal.
 Every chart is an `<svg class="chart" role="img">` with a `<title>` (and a `<desc>` when
 given) for screen readers, and each bar or point carries its own number as a tooltip.
 Pages show a table of the same numbers beside each chart: the chart is the picture, the
-table the figures. Labels and names are escaped; no data draws a frame that says so.
+table the figures. A money axis on round steps reads "12", not "12.00" (the tooltips keep
+the pence). Labels and names are escaped; no data draws a frame that says so.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ NO_DATA = "No figures to chart in this period."
 MAX_X_LABELS = 7
 TICKS = 5  # at most about this many steps up the value axis, each a round number
 MAX_MARKERS = 62  # points up to this many per series get a dot with its number
+ZERO_FRACTION = ".00"  # money on a round tick: dropped from the value axis
 
 LEGEND_GAP = 16  # between one legend entry and the next
 LEGEND_ROW = 16  # the height of one legend row
@@ -68,6 +70,15 @@ def nice_step(span: int) -> int:
     return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
 
 
+def axis_labels(texts: list[str]) -> list[str]:
+    """The value axis' labels: when every one ends in a zero fraction (money on round
+    steps: "12.00"), without it ("12"); else as written, so the ticks stay alike. Only
+    the axis: tooltips and tables keep the exact amounts."""
+    if texts and all(t.endswith(ZERO_FRACTION) for t in texts):
+        return [t.removesuffix(ZERO_FRACTION) for t in texts]
+    return texts
+
+
 class _Plot:
     """The value axis of a vertical chart: round numbers from at most min(values, 0) to
     at least max(values, 0), never flat."""
@@ -80,7 +91,8 @@ class _Plot:
         self.lo = math.floor(lo / self.step) * self.step
         self.hi = max(math.ceil(hi / self.step) * self.step, self.lo + self.step)
         self.fmt = fmt
-        self.ticks = [(v, fmt(v)) for v in range(self.lo, self.hi + 1, self.step)]
+        values = range(self.lo, self.hi + 1, self.step)
+        self.ticks = list(zip(values, axis_labels([fmt(v) for v in values]), strict=True))
         # Wide enough for the longest number on the value axis (money is long).
         self.left = max(PAD_LEFT, 12 + LEGEND_CHAR * max(len(text) for _, text in self.ticks))
         self.top = top

@@ -12,6 +12,7 @@ Run: `python -m devtools.stripe_double --port 8420` (binds 127.0.0.1 only).
 Stand-ins (Stripe API paths): `POST/GET /v1/prices`, `POST/GET /v1/checkout/sessions`,
 `POST /v1/billing_portal/sessions`. Test hooks (no API key, under `/_config/test/`):
   GET  checkout/{id}                 a TEST MODE checkout page (card form)
+  POST checkout/{id}/expire          the session expires unpaid (Stripe: after 24 h)
   POST checkout/{id}/complete        {card?} — pay: creates the subscription (trialing if the
                                      session asked for a trial), sends the events
   GET  portal/{id}                   a TEST MODE portal page
@@ -367,6 +368,13 @@ def build_app(base_url: str) -> web.Application:
         success = (session["success_url"] or "/").replace("{CHECKOUT_SESSION_ID}", session["id"])
         raise web.HTTPSeeOther(success)
 
+    async def checkout_expire(request: web.Request) -> web.Response:
+        session = session_get(request.match_info["id"])
+        if session["status"] != "open":
+            raise UserError(400, "Only an open session can expire")
+        session.update(status="expired")
+        return web.json_response(public(session))
+
     # --- Billing portal --------------------------------------------------------------------
     async def portal_create(request: web.Request) -> web.Response:
         data = await data_of(request)
@@ -493,6 +501,7 @@ def build_app(base_url: str) -> web.Application:
     test = "/_config/test"
     app.router.add_get(test + "/checkout/{id}", checkout_page)
     app.router.add_post(test + "/checkout/{id}/complete", checkout_complete)
+    app.router.add_post(test + "/checkout/{id}/expire", checkout_expire)
     app.router.add_get(test + "/portal/{id}", portal_page)
     app.router.add_post(test + "/portal/{id}/cancel", portal_cancel)
     app.router.add_post(test + "/portal/{id}/card", portal_card)

@@ -3,11 +3,19 @@ carries a once-only key (a double submit does one thing)."""
 
 from __future__ import annotations
 
+import re
 import uuid
+from decimal import Decimal
+from typing import Any
 
 from django import forms
 
+from subscriptions.money import decimal_places, format_money, minor_units
 from subscriptions.services.staff_actions import MAX_TRIAL_EXTENSION_DAYS
+
+# What staff may type for an amount: digits, a point and decimals (a sign only to be told
+# it must be more than zero). No exponents, separators or symbols.
+AMOUNT = re.compile(r"^-?\d{1,12}(?:\.\d{1,12})?$")
 
 
 class ConfirmForm(forms.Form):
@@ -51,12 +59,51 @@ class CancelForm(ConfirmForm):
 
 
 class RefundForm(ConfirmForm):
-    amount = forms.IntegerField(
-        min_value=1,
-        required=False,
-        help_text="In minor units (pence). Empty: refund all that is left of the last payment.",
-    )
+    """The amount in the payment's major units ("12.50"), checked and converted exactly to
+    the minor units Stripe and the audit keep; empty refunds all that is left."""
+
+    amount = forms.CharField(required=False)
     field_order = ["amount", "reason", "key"]
+
+    def __init__(self, *args: Any, currency: str, left: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency, self.left = currency, left
+        code = currency.upper()
+        self.example = "12.50" if decimal_places(currency) else "1200"
+        field = self.fields["amount"]
+        field.label = f"Amount ({code})"
+        field.help_text = (
+            f"In {code}, like {self.example}: {self.money(left)} is left of the last payment."
+            " Empty: refund all that is left."
+        )
+        field.widget.attrs.update(
+            {"inputmode": "decimal", "autocomplete": "off", "placeholder": self.example}
+        )
+
+    def money(self, amount: int) -> str:
+        return format_money(amount=amount, currency=self.currency)
+
+    def clean_amount(self) -> int | None:
+        text = self.cleaned_data["amount"]
+        if not text:
+            return None
+        if not AMOUNT.match(text):
+            raise forms.ValidationError(
+                f"Type the amount in {self.currency.upper()}, like {self.example}."
+            )
+        value = Decimal(text)
+        if value <= 0:
+            raise forms.ValidationError("The amount must be more than zero.")
+        try:
+            amount = minor_units(value, currency=self.currency)
+        except ValueError:
+            places = decimal_places(self.currency)
+            raise forms.ValidationError(f"Use at most {places} decimal places.") from None
+        if amount > self.left:
+            raise forms.ValidationError(
+                f"That is more than is left of the last payment ({self.money(self.left)})."
+            )
+        return amount
 
 
 class ResendEmailForm(ConfirmForm):

@@ -302,6 +302,9 @@ def _form(action: Action, story: timeline.Subscriber, data: Any = None) -> forms
     kwargs: dict[str, Any] = {}
     if action.form is forms.ResendEmailForm:
         kwargs["owed"] = timeline.owed_emails(user_id=story.subscription.user_id)
+    if action.form is forms.RefundForm:
+        kwargs["currency"] = story.payment_currency or settings.CURRENCY
+        kwargs["left"] = story.payments_left_to_refund
     initial = {"key": forms.ConfirmForm.fresh_key()}
     return action.form(data, initial=initial, **kwargs)
 

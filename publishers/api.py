@@ -201,7 +201,8 @@ class SimulateView(PublisherAPIView):
             "Replay the title's last 30 days of reads under the proposed rule and under the "
             "live one. Changes nothing. A large title whose reads must first be prepared "
             "again (an article's level changed) answers 503 `simulation_preparing` with "
-            "`Retry-After` while the worker prepares them."
+            "`Retry-After` while the worker prepares them. The meter is modelled over the "
+            "site's window (`meter_window`: the calendar month, or rolling days)."
         ),
     )
     def post(self, request: Request, slug: str) -> Response:
@@ -244,6 +245,7 @@ def simulation(*, publication: Publication, own: dict[str, Any]) -> dict[str, An
         "proposed_rule": proposed_values,
         "live": outcomes["live"].as_dict(),
         "proposed": outcomes["proposed"].as_dict(),
+        "meter_window": simulator.meter_window(),
     }
 
 

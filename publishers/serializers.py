@@ -91,6 +91,11 @@ class SimulationOutcomeSerializer(serializers.Serializer[Any]):
     subscriptions_started = serializers.IntegerField()
 
 
+class MeterWindowSerializer(serializers.Serializer[Any]):
+    window = serializers.ChoiceField(choices=["month", "rolling"])
+    rolling_days = serializers.IntegerField(allow_null=True)
+
+
 class SimulationSerializer(serializers.Serializer[Any]):
     publication = TitleRefSerializer()
     since = serializers.DateTimeField()
@@ -99,6 +104,7 @@ class SimulationSerializer(serializers.Serializer[Any]):
     proposed_rule = RuleValuesSerializer()
     live = SimulationOutcomeSerializer()
     proposed = SimulationOutcomeSerializer()
+    meter_window = MeterWindowSerializer()
 
 
 class ArticleAccessInputSerializer(serializers.Serializer[Any]):

@@ -11,7 +11,10 @@ against a replay that calls `decide()` on every event):
 - `metered`: per reader and calendar month, the reader's distinct articles are ranked by
   their first unentitled read (time, then event id); the k-th is counted and granted when
   k <= min(site limit, the rule's cap), re-reads of a counted article are free, and every
-  read of an article that was not counted is `meter_exhausted`.
+  read of an article that was not counted is `meter_exhausted`. Under a rolling window
+  (`METER_WINDOW=rolling`) each read is decided as metering.py would: a free re-read when
+  its article was counted in the `METER_ROLLING_DAYS` before it, else counted while fewer
+  than the limit are (the rollup keeps that verdict for every limit).
 
 Nothing here reads the raw events but the converting users' last day before their
 conversion: the read rollup (subscriptions.services.read_rollup) holds the reads per day,
@@ -19,8 +22,9 @@ article and meter rank, and one row per reader with the last day of each kind of
 rule may wall. A simulation is three small queries over it.
 
 Model limits (documented in docs/publishers.md): the meter counts only this title's reads,
-from the start of each calendar month; the current article overrides apply to the whole
-period; reads are never dated after today.
+from the start of each calendar month or over the site's rolling window (every answer
+says which: `meter_window()`); the current article overrides apply to the whole period;
+reads are never dated after today.
 
 Conversions: readers (signed in at the time of the read) who started a trial or a paid
 subscription within 24 h after a wall this rule shows them on this title.
@@ -28,6 +32,7 @@ subscription within 24 h after a wall this rule shows them on this title.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -91,6 +96,15 @@ class Outcome:
         }
 
 
+def meter_window() -> dict[str, Any]:
+    """The meter window the simulation modelled: the site's."""
+    rolling = read_rollup.rolling()
+    return {
+        "window": "rolling" if rolling else "month",
+        "rolling_days": int(settings.METER_ROLLING_DAYS) if rolling else None,
+    }
+
+
 def period(now: datetime) -> tuple[datetime, datetime]:
     """The 30 days replayed: today (UTC) and the 29 days before it, whole days."""
     today = now.astimezone(UTC).date()
@@ -107,11 +121,22 @@ def _level() -> str:
     return "CASE WHEN a.access_level <> 'inherit' THEN a.access_level ELSE %(level)s END"
 
 
-def _counts_sql() -> str:
+def _granted_sql(limit: int) -> str:
+    """A read of meter rank `rank` granted with `limit` free articles (its rank within
+    the month, or under a rolling window its verdicts: paywall.rollup)."""
+    if not read_rollup.rolling():
+        return "rank <= %(limit)s"
+    if limit == 0:
+        return "rank = 0"
+    return f"(rank = 0 OR ((rank - 1) / {1 << (limit - 1)}) %% 2 = 1)"
+
+
+def _counts_sql(limit: int) -> str:
     """Reads per reason under the rule, from the per-day, per-article rollup."""
     counts = ReadRollupCount._meta.db_table
     articles = apps.get_model("articles", "Article")._meta.db_table
     unentitled = "(c.signed_in + c.anonymous)"
+    granted = _granted_sql(limit)
     return f"""
     SELECT
       SUM(CASE WHEN lvl = 'free' THEN {unentitled} + c.subscriber + c.trial + c.complimentary
@@ -122,8 +147,8 @@ def _counts_sql() -> str:
       SUM(CASE WHEN lvl = 'registered' THEN c.signed_in ELSE 0 END),
       SUM(CASE WHEN lvl = 'registered' THEN c.anonymous ELSE 0 END),
       SUM(CASE WHEN lvl = 'premium' THEN {unentitled} ELSE 0 END),
-      SUM(CASE WHEN lvl = 'metered' AND rank <= %(limit)s THEN {unentitled} ELSE 0 END),
-      SUM(CASE WHEN lvl = 'metered' AND rank > %(limit)s THEN {unentitled} ELSE 0 END)
+      SUM(CASE WHEN lvl = 'metered' AND {granted} THEN {unentitled} ELSE 0 END),
+      SUM(CASE WHEN lvl = 'metered' AND NOT {granted} THEN {unentitled} ELSE 0 END)
     FROM (
       SELECT c.*, {_level()} AS lvl,
              CASE WHEN %(level)s = 'metered' THEN c.rank_all ELSE c.rank_ovr END AS rank
@@ -263,7 +288,7 @@ def simulate(*, publication_id: int, rule: SimRule, now: datetime | None = None)
     }
     outcome = Outcome()
     with connection.cursor() as cursor:
-        cursor.execute(_counts_sql(), params)
+        cursor.execute(_counts_sql(limit), params)
         row = cursor.fetchone()
         for reason, number in zip(COUNT_REASONS, row, strict=True):
             count = int(number or 0)
@@ -279,7 +304,11 @@ def simulate(*, publication_id: int, rule: SimRule, now: datetime | None = None)
         converts = conversions(since=since, until=until)
         users = sorted({user for user, _, _ in converts})
         walls_by_user: dict[int, list[datetime]] = {}
-        if _is_pg() and users:
+        if read_rollup.rolling():
+            walls = _rolling_walls(
+                publication_id=publication_id, rule=rule, limit=limit, users=users, params=params
+            )
+        elif _is_pg() and users:
             cursor.execute(
                 _walls_sql(users=None),
                 {
@@ -312,6 +341,67 @@ def simulate(*, publication_id: int, rule: SimRule, now: datetime | None = None)
         else:
             outcome.subscriptions_started = len(converted)
     return outcome
+
+
+def _rolling_walls(
+    *, publication_id: int, rule: SimRule, limit: int, users: list[int], params: dict[str, Any]
+) -> list[tuple[int, datetime]]:
+    """Rolling: the walls the rule shows converting users in the period, their reader
+    keys' whole history of the title decided again as the rollup decides it."""
+    fields = ("reader_key", "at", "user_id", "article_id", "entitlement", "reason")
+    meter = "all" if rule.level == "metered" else "ovr"
+    events = ReadEvent.objects.filter(publication_id=publication_id, at__lt=params["until"])
+    walls: list[tuple[int, datetime]] = []
+    for chunk in range(0, len(users), 500):
+        some = users[chunk : chunk + 500]
+        keys = set(
+            events.filter(user_id__in=some, at__gte=params["since"]).values_list(
+                "reader_key", flat=True
+            )
+        )
+        history = list(
+            events.filter(reader_key__in=keys)
+            .order_by("reader_key", "at", "id")
+            .values_list(*fields, "article__access_level")
+        )
+        for _, reads in itertools.groupby(history, key=lambda r: r[0]):
+            walls += _walls_of(
+                list(reads),
+                rule=rule,
+                limit=limit,
+                meter=meter,
+                users=set(some),
+                since=params["since"],
+            )
+    return walls
+
+
+def _walls_of(
+    reads: list[tuple[Any, ...]],
+    *,
+    rule: SimRule,
+    limit: int,
+    meter: str,
+    users: set[int],
+    since: datetime,
+) -> list[tuple[int, datetime]]:
+    entitlement = [e or (reason if reason in ENTITLED else "") for *_, e, reason, _ in reads]
+    ranks = read_rollup.meter_ranks(
+        [(r[1], r[3], ent, r[6]) for r, ent in zip(reads, entitlement, strict=True)]
+    )[meter]
+    walls = []
+    for i, (key, at, user_id, _, _, _, access) in enumerate(reads):
+        if user_id not in users or at < since or entitlement[i]:
+            continue
+        level = rule.level if access == "inherit" else access
+        authed = user_id is not None or key.startswith("u:")
+        if (
+            level == "premium"
+            or (level == "registered" and not authed)
+            or (level == "metered" and not read_rollup.granted_with(ranks.get(i, 0), limit))
+        ):
+            walls.append((int(user_id), at))
+    return walls
 
 
 def _aware(value: Any) -> datetime:

@@ -151,6 +151,7 @@ class Subscriber:
     conversions: list[Conversion]  # each start and the wall it is credited to, oldest first
     walls_total: int
     payments_left_to_refund: int  # minor units of the last payment not refunded yet
+    payment_currency: str  # the last payment's currency ("" when none)
     emails_owed: int
     items: list[TimelineItem]
     stripe_links: dict[str, str | None]
@@ -277,6 +278,7 @@ def subscriber_timeline(
     )
     walls_total = 0
     last_payment_left = 0
+    last_payment_currency = ""
     if user is not None:
         walls = ReadEvent.objects.filter(user=user, granted=False)
         walls_total = walls.count()
@@ -292,6 +294,7 @@ def subscriber_timeline(
         payments = list(Payment.objects.filter(user=user).order_by("paid_at", "id"))
         if payments:
             last_payment_left = payments[-1].amount - payments[-1].refunded
+            last_payment_currency = payments[-1].currency
         for payment in payments:
             money = partial(format_money, currency=payment.currency)
             refunded = f", {money(amount=payment.refunded)} refunded" if payment.refunded else ""
@@ -335,6 +338,7 @@ def subscriber_timeline(
         conversions=conversions,
         walls_total=walls_total,
         payments_left_to_refund=last_payment_left,
+        payment_currency=last_payment_currency,
         emails_owed=len(owed_emails(user_id=user.pk if user else None)),
         items=items,
         stripe_links={

@@ -8,6 +8,7 @@ from typing import cast
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from config.exceptions import ApplicationError
@@ -15,14 +16,30 @@ from config.exceptions import ApplicationError
 from .billing.stripe_client import billing_is_test_mode
 from .readers import Reader
 from .services.billing_errors import billing_error_for_reader
-from .services.checkout import checkout_start
+from .services.checkout import checkout_return, checkout_start
 from .services.customers import portal_start
+from .vocabulary import CheckoutReturn
 
 
+@login_required
+@never_cache
 def checkout_success(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "subscriptions/checkout_success.html", {"test_mode": billing_is_test_mode()}
-    )
+    """Checkout's return page: what is true of the reader's session (services.checkout
+    .checkout_return), or a plain 4xx/503 page for one that is not theirs or unusable."""
+    user = cast(Reader, request.user)
+    context: dict[str, object] = {"test_mode": billing_is_test_mode()}
+    try:
+        outcome = checkout_return(user=user, session_id=request.GET.get("session_id", ""))
+    except ApplicationError as error:
+        context.update(message=error.message, code=error.code)
+        return render(
+            request,
+            "subscriptions/checkout_return_error.html",
+            context,
+            status=error.status_code,
+        )
+    context.update(outcome=outcome, Outcome=CheckoutReturn)
+    return render(request, "subscriptions/checkout_success.html", context)
 
 
 def checkout_cancel(request: HttpRequest) -> HttpResponse:

@@ -135,6 +135,15 @@ class ConversionKind(models.TextChoices):
     SUBSCRIPTION = "subscription", "Paid subscription"
 
 
+class CheckoutReturn(models.TextChoices):
+    """What a reader's return from Stripe Checkout means, as Stripe says of the session."""
+
+    PAID = "paid", "Paid"
+    TRIAL = "trial", "Trial started, nothing charged"
+    CONFIRMING = "confirming", "Payment being confirmed"
+    EXPIRED = "expired", "Expired unpaid"
+
+
 class MrrMovement(models.TextChoices):
     """How one change moved a subscription's monthly recurring revenue."""
 

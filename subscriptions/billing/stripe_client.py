@@ -41,6 +41,10 @@ class PermanentBillingError(BillingError):
     """Bad request, card declined, auth: the same call will fail again."""
 
 
+class BillingObjectMissing(PermanentBillingError):
+    """Stripe has no such object (its 404 `resource_missing`)."""
+
+
 class WebhookSignatureError(Exception):
     """The webhook body or its Stripe-Signature header does not verify."""
 
@@ -83,6 +87,8 @@ def _call(func: Callable[[], T]) -> T:
     except stripe.StripeError as exc:
         if exc.http_status is not None and exc.http_status >= 500:
             raise TemporaryBillingError(str(exc)) from exc
+        if exc.http_status == 404:
+            raise BillingObjectMissing(str(exc)) from exc
         raise PermanentBillingError(str(exc)) from exc
 
 

@@ -157,7 +157,9 @@ class ReadRollupDirty(models.Model):
 
 class ReadRollupDay(models.Model):
     """One reader's reads of one article on one day (UTC), split by how the reader could
-    be decided, with the article's rank on the reader's meter that calendar month: its
+    be decided, with the article's rank on the reader's meter that calendar month (under
+    a rolling meter window: 1 + the bits of the limits under which the read is granted,
+    see paywall.rollup): its
     position among the reader's articles by first unentitled read, (time, id), counting
     either every article on the meter when the title is metered (`rank_all`: articles
     inheriting or overridden to metered) or only those overridden to metered
@@ -180,8 +182,18 @@ class ReadRollupDay(models.Model):
 
     class Meta:
         constraints = [
+            # One row per reader, day and article under the month window; under a
+            # rolling one, per verdict too (paywall.rollup).
             models.UniqueConstraint(
-                fields=["publication", "reader_key", "month", "day", "article"],
+                fields=[
+                    "publication",
+                    "reader_key",
+                    "month",
+                    "day",
+                    "article",
+                    "rank_all",
+                    "rank_ovr",
+                ],
                 name="read_rollup_day_key",
             )
         ]

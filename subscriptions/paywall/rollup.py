@@ -11,10 +11,21 @@ events, in SQL, with a constant number of statements however large the batch:
    event that arrives late or out of order simply re-ranks its month);
 3. add the new rows back into `ReadRollupCount`;
 4. recompute `ReadRollupReader` for the readers touched, from their `ReadRollupDay` rows.
+
+Under a rolling meter window (`METER_WINDOW=rolling`) a read's fate depends on which of
+the reader's earlier reads were counted and are still within `METER_ROLLING_DAYS`, and
+it is not monotone in the limit (a read granted with 1 free article can be walled with
+2), so no rank holds it. There, step 2 runs in Python (`rolling_ranks()`): every dirty
+reader's whole history of the title is replayed as the meter would count it, once per
+limit 1 .. site limit, and each read keeps the verdicts as a bit set, stored in the rank
+columns as 1 + bits (bit L-1: granted with L free articles; 0: not on that meter), so one
+reader, day and article may have several rows. A late read changes later months too: a
+dirty reader is recomputed in every month it has read.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -41,6 +52,10 @@ REBUILD_TASK = "jobs.rollup_read_events"  # rebuilds every stale title
 # A rebuild asked for a title is not asked again for this long (a lost message is
 # asked again after it; the nightly job catches up anyway).
 REQUEUE_AFTER = timedelta(minutes=10)
+
+
+def rolling() -> bool:
+    return settings.METER_WINDOW == "rolling"
 
 
 def month_of(at: datetime) -> date:
@@ -112,7 +127,8 @@ def tables() -> dict[str, str]:
 COUNTS = ("signed_in", "anonymous", "subscriber", "trial", "complimentary")
 
 
-def statements() -> list[str]:
+def statements() -> list[str | None]:
+    """The fold's statements; None stands for the days computed in Python (rolling)."""
     t = tables()
     entitled = ", ".join(f"'{r}'" for r in ENTITLED)
     # The reader-months to recompute: every dirty row up to the id read under the lock.
@@ -131,6 +147,11 @@ def statements() -> list[str]:
     )
     cap = "%(cap)s"
 
+    def capped(column: str) -> str:
+        if rolling():  # verdict bits: kept as they are
+            return f"COALESCE(r.{column}, 0)"
+        return f"COALESCE(CASE WHEN r.{column} > {cap} THEN {cap} ELSE r.{column} END, 0)"
+
     def counts(sign: str) -> str:
         sums = ", ".join(f"{sign}SUM(r.{c})" for c in COUNTS)
         updates = ", ".join(f"{c} = {t['counts']}.{c} + excluded.{c}" for c in COUNTS)
@@ -139,8 +160,7 @@ def statements() -> list[str]:
                                   {", ".join(COUNTS)})
         SELECT * FROM (
             SELECT r.publication_id, r.day, r.article_id,
-                   COALESCE(CASE WHEN r.rank_all > {cap} THEN {cap} ELSE r.rank_all END, 0),
-                   COALESCE(CASE WHEN r.rank_ovr > {cap} THEN {cap} ELSE r.rank_ovr END, 0),
+                   {capped("rank_all")}, {capped("rank_ovr")},
                    {sums}
             FROM {t["days"]} r WHERE {in_todo}
             GROUP BY 1, 2, 3, 4, 5
@@ -151,11 +171,23 @@ def statements() -> list[str]:
 
     unread = "(r.signed_in + r.anonymous > 0)"
 
+    def walled_under(column: str, limit: int) -> str:
+        """An unentitled read on this meter walled with `limit` free articles."""
+        if not rolling():
+            return f"r.{column} > {limit}"
+        if limit == 0:
+            return f"r.{column} >= 1"
+        return f"r.{column} >= 1 AND ((r.{column} - 1) / {1 << (limit - 1)}) %% 2 = 0"
+
     def meter(column: str) -> str:
-        # Last day of an unentitled read ranked j or later, j = 1 .. cap; a missing day
-        # ends the string (a later j has none either).
+        # Last day of an unentitled read walled with j - 1 free articles, j = 1 .. cap.
+        # Month: ranked j or later; a missing day ends the string (a later j has none
+        # either). Rolling: not monotone, so a missing day is written 0000-00-00.
+        missing = "'0000-00-00'" if rolling() else "''"
+        last = "MAX(CASE WHEN {unread} AND {walled} THEN r.day END)"
         days = [
-            f"COALESCE({_iso(f'MAX(CASE WHEN {unread} AND r.{column} >= {j} THEN r.day END)')}, '')"
+            f"COALESCE({_iso(last.format(unread=unread, walled=walled_under(column, j - 1)))},"
+            f" {missing})"
             for j in range(1, rank_cap() + 1)
         ]
         return " || ".join(days)
@@ -165,7 +197,9 @@ def statements() -> list[str]:
         f"DELETE FROM {t['days']} WHERE EXISTS (SELECT 1 FROM {t['dirty']} x"
         f" WHERE x.id <= %(upto)s AND x.publication_id = {t['days']}.publication_id"
         f" AND x.reader_key = {t['days']}.reader_key AND x.month = {t['days']}.month)",
-        f"""
+        None
+        if rolling()
+        else f"""
         WITH todo AS {todo},
         ev AS (
             SELECT e.id, e.at, e.publication_id, {_bytewise("e.reader_key")} AS reader_key,
@@ -253,10 +287,172 @@ def fold(cursor: Any) -> int:
         cursor.execute(f"ANALYZE {ReadRollupDirty._meta.db_table}")
         # Sorts of a rebuild in memory rather than temp files.
         cursor.execute("SET LOCAL work_mem = '64MB'")
+    if rolling():
+        upto = _every_month_of_dirty_readers(cursor, upto)
     params = {"upto": upto, "cap": rank_cap()}
     for sql in statements():
-        cursor.execute(sql, params)
+        if sql is None:
+            _rolling_days(cursor, upto)
+        else:
+            cursor.execute(sql, params)
     return int(upto)
+
+
+def month_sql(column: str) -> str:
+    """The calendar month (UTC) of a time column, as a date."""
+    if is_pg():
+        return f"date_trunc('month', {column} AT TIME ZONE 'UTC')::date"
+    return f"date({column}, 'start of month')"
+
+
+def dirty_months_sql(where: str) -> str:
+    """Mark dirty every (title, reader, month) of the read events `e` matching `where`."""
+    t = tables()
+    month = month_sql("e.at")
+    return (
+        f"INSERT INTO {t['dirty']} (publication_id, reader_key, month)"
+        f" SELECT DISTINCT e.publication_id, e.reader_key, {month}"
+        f" FROM {t['events']} e WHERE {where}"
+    )
+
+
+def _every_month_of_dirty_readers(cursor: Any, upto: int) -> int:
+    """Rolling: a dirty reader is recomputed in every month they read the title (a late
+    read changes the verdicts after it). Returns the new last dirty id to fold."""
+    t = tables()
+    cursor.execute(
+        dirty_months_sql(
+            f"EXISTS (SELECT 1 FROM {t['dirty']} x WHERE x.id <= %s"
+            " AND x.publication_id = e.publication_id AND x.reader_key = e.reader_key)"
+            # a rebuild marked them all already
+            f" AND NOT EXISTS (SELECT 1 FROM {t['dirty']} y WHERE y.id <= %s"
+            " AND y.publication_id = e.publication_id AND y.reader_key = e.reader_key"
+            f" AND y.month = {month_sql('e.at')})"
+        ),
+        [upto, upto],
+    )
+    cursor.execute(f"SELECT MAX(id) FROM {t['dirty']}")
+    return int(cursor.fetchone()[0])
+
+
+def rolling_ranks(reads: list[tuple[datetime, int]], *, limit: int, days: int) -> list[int]:
+    """A reader's unentitled reads of one meter's articles, (time, article) in the order
+    the meter saw them: for each, 1 + the bits of the limits 1 .. `limit` under which the
+    rolling meter (metering.py: the articles counted in the `days` before the read)
+    grants it (an article in the window is a free re-read and renews nothing; another is
+    counted when fewer than the limit are in the window)."""
+    span = timedelta(days=days)
+    opens = [at - span for at, _ in reads]
+    granted = [0] * len(reads)  # bit L-1: granted with L free articles
+    for free in range(1, limit + 1):
+        bit = 1 << (free - 1)
+        window: deque[tuple[datetime, int]] = deque()  # counted, oldest first
+        counted: set[int] = set()  # their articles (counted once while in the window)
+        for i, (at, article) in enumerate(reads):
+            while window and window[0][0] <= opens[i]:
+                counted.discard(window.popleft()[1])
+            if article in counted:
+                granted[i] |= bit
+            elif len(window) < free:
+                window.append((at, article))
+                counted.add(article)
+                granted[i] |= bit
+    return [1 + bits for bits in granted]
+
+
+METERS = {"all": ("inherit", "metered"), "ovr": ("metered",)}  # as rank_all, rank_ovr
+
+
+def meter_ranks(reads: list[tuple[datetime, int, str, str]]) -> dict[str, dict[int, int]]:
+    """Rolling: one reader's reads of a title, (time, article, entitlement or "", the
+    article's access level) in the meter's order: for each meter ("all": articles
+    inheriting or overridden to metered; "ovr": only those overridden), the rank
+    (`rolling_ranks`) of each unentitled read on it, by its index in `reads`."""
+    limit, days = int(settings.METER_FREE_ARTICLES), int(settings.METER_ROLLING_DAYS)
+    ranks = {}
+    for meter, levels in METERS.items():
+        on = [i for i, r in enumerate(reads) if r[2] == "" and r[3] in levels]
+        found = rolling_ranks([reads[i][:2] for i in on], limit=limit, days=days)
+        ranks[meter] = dict(zip(on, found, strict=True))
+    return ranks
+
+
+def granted_with(rank: int, limit: int) -> bool:
+    """Rolling: is a read of this rank granted with `limit` free articles?"""
+    return rank == 0 or (limit >= 1 and bool((rank - 1) >> (limit - 1) & 1))
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, str):  # SQLite may answer text
+        value = datetime.fromisoformat(value)
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+
+
+def _rolling_days(cursor: Any, upto: int) -> None:
+    """Rolling: the `ReadRollupDay` rows of every dirty reader, from all their reads."""
+    t = tables()
+    entitled = ", ".join(f"'{r}'" for r in ENTITLED)
+    cursor.execute(
+        f"""
+        SELECT e.publication_id, e.reader_key, e.at, e.article_id,
+               CASE WHEN e.entitlement <> '' THEN e.entitlement
+                    WHEN e.reason IN ({entitled}) THEN e.reason ELSE '' END,
+               CASE WHEN e.user_id IS NOT NULL OR e.reader_key LIKE 'u:%%' THEN 1 ELSE 0 END,
+               a.access_level
+        FROM {t["events"]} e JOIN {t["articles"]} a ON a.id = e.article_id
+        WHERE EXISTS (SELECT 1 FROM {t["dirty"]} x WHERE x.id <= %s
+              AND x.publication_id = e.publication_id AND x.reader_key = e.reader_key)
+        ORDER BY e.publication_id, {_bytewise("e.reader_key")}, e.at, e.id
+        """,
+        [upto],
+    )
+    rows: dict[tuple[Any, ...], list[int]] = {}
+
+    def reader_done(reads: list[tuple[Any, ...]]) -> None:
+        ranks = meter_ranks([(r[2], r[3], r[4], r[6]) for r in reads])
+        for i, (publication_id, key, at, article_id, ent, authed, _) in enumerate(reads):
+            day = at.astimezone(UTC).date()
+            row = (
+                publication_id,
+                key,
+                date(day.year, day.month, 1),
+                day,
+                article_id,
+                ranks["all"].get(i),
+                ranks["ovr"].get(i),
+            )
+            counts = rows.setdefault(row, [0] * len(COUNTS))
+            column = ("anonymous", "signed_in")[authed] if ent == "" else ent
+            counts[COUNTS.index(column)] += 1
+
+    reads: list[tuple[Any, ...]] = []
+    for record in cursor.fetchall():
+        record = (*record[:2], _aware(record[2]), *record[3:])
+        if reads and reads[-1][:2] != record[:2]:
+            reader_done(reads)
+            reads = []
+        reads.append(record)
+    if reads:
+        reader_done(reads)
+    keys = "publication_id, reader_key, month, day, article_id, rank_all, rank_ovr"
+    columns = f"{keys}, {', '.join(COUNTS)}"
+    values = [(*row, *counts) for row, counts in rows.items()]
+    if not values:
+        return
+    if not is_pg():  # in process: one row at a time is cheap
+        cursor.executemany(
+            f"INSERT INTO {t['days']} ({columns}) VALUES ({', '.join(['%s'] * len(values[0]))})",
+            values,
+        )
+        return
+    # One statement, a column per array (a statement per row is a round trip each).
+    types = ["bigint", "text", "date", "date", "bigint", "bigint", "bigint"]
+    types += ["bigint"] * len(COUNTS)
+    arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+    cursor.execute(
+        f"INSERT INTO {t['days']} ({columns}) SELECT * FROM unnest({arrays})",
+        [list(column) for column in zip(*values, strict=True)],
+    )
 
 
 def apply_pending(*, wait: bool = True) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,11 +15,17 @@ from rest_framework import status as http
 from config.exceptions import ApplicationError
 from config.links import absolute_url
 
-from ..billing.stripe_client import stripe_client, stripe_client_or_none, to_stripe_time
+from ..billing.stripe_client import (
+    BillingObjectMissing,
+    TemporaryBillingError,
+    stripe_client,
+    stripe_client_or_none,
+    to_stripe_time,
+)
 from ..models import BillingCustomer, Plan, Subscription, SubscriptionStatus
 from ..readers import Reader
 from ..selectors import reader_get
-from ..vocabulary import AuditAction, AuditSource
+from ..vocabulary import AuditAction, AuditSource, CheckoutReturn
 from .card_trials import trial_abuse_check
 from .customers import billing_customer_ensure
 from .stripe_sync import STRIPE_STATUS_MAP, SubscriptionNotLinked, subscription_sync_from_stripe
@@ -29,6 +36,8 @@ S = SubscriptionStatus
 # Stripe wants a Checkout trial to end at least 48 hours ahead; closer than that we defer
 # the first charge with the billing-cycle anchor instead.
 CHECKOUT_MIN_TRIAL = timedelta(hours=48)
+# A Checkout Session id as Stripe makes them ("cs_test_…", "cs_live_…").
+CHECKOUT_SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{4,250}$")
 
 
 def checkout_start(*, user: Reader, plan_code: str, now: datetime | None = None) -> str:
@@ -118,4 +127,44 @@ def checkout_completed(
     fresh: Mapping[str, Any] = client.subscription_retrieve(stripe_sub_id)
     if STRIPE_STATUS_MAP.get(str(fresh.get("status"))) == S.TRIALING:
         fresh = trial_abuse_check(user=user, stripe_subscription=fresh, client=client)
-    return subscription_sync_from_stripe(stripe_subscription=fresh)
+    return subscription_sync_from_stripe(stripe_subscription=fresh, event_at=event_created)
+
+
+def checkout_return(*, user: Reader, session_id: str) -> CheckoutReturn:
+    """What the reader's return from Checkout (`success_url`, with Stripe's session id)
+    means, as Stripe says of the session: paid, a trial started (nothing to pay), still
+    being confirmed (not complete yet, an asynchronous payment, or Stripe unreachable
+    just now), or expired unpaid. Reads only: the webhooks make the subscription.
+
+    Raises ApplicationError: 400 `checkout_session_invalid` (no or a malformed id), 404
+    `checkout_session_unknown` (Stripe knows no such session, or it is another reader's:
+    the same answer, so ids cannot be probed), 503 when billing is not configured."""
+    if not CHECKOUT_SESSION_ID.match(session_id or ""):
+        raise ApplicationError(
+            "This link is incomplete: it does not say which checkout it returns from.",
+            code="checkout_session_invalid",
+            status_code=http.HTTP_400_BAD_REQUEST,
+        )
+    unknown = ApplicationError(
+        "We could not find that checkout for your account.",
+        code="checkout_session_unknown",
+        status_code=http.HTTP_404_NOT_FOUND,
+    )
+    client = stripe_client()
+    try:
+        session = client.checkout_session_retrieve(session_id)
+    except BillingObjectMissing:
+        raise unknown from None
+    except TemporaryBillingError:
+        return CheckoutReturn.CONFIRMING
+    if str(session.get("client_reference_id") or "") != str(user.pk):
+        raise unknown
+    if session.get("status") == "expired":
+        return CheckoutReturn.EXPIRED
+    if session.get("status") != "complete":
+        return CheckoutReturn.CONFIRMING
+    if session.get("payment_status") == "paid":
+        return CheckoutReturn.PAID
+    if session.get("payment_status") == "no_payment_required":
+        return CheckoutReturn.TRIAL
+    return CheckoutReturn.CONFIRMING

@@ -11,6 +11,7 @@ from config.exceptions import ApplicationError
 
 from ..billing.stripe_client import stripe_client
 from ..models import BillingCustomer, Payment
+from ..money import format_money
 
 
 def payment_record(*, invoice: Mapping[str, Any], event_created: datetime) -> bool:
@@ -59,7 +60,8 @@ def payment_refund(
         raise ApplicationError("The amount must be a positive whole number.", code="bad_amount")
     if refund > left:
         raise ApplicationError(
-            f"That is more than is left of the last payment ({left} {payment.currency}).",
+            "That is more than is left of the last payment"
+            f" ({format_money(amount=left, currency=payment.currency)}).",
             code="refund_too_large",
         )
     refund_id = stripe_client().refund_invoice(

@@ -34,11 +34,15 @@ from ..models import ReadEvent, ReadRollupDirty, ReadRollupState
 from ..paywall.rollup import (
     LOCK_KEY,
     apply_pending,
+    dirty_months_sql,
     fold,
+    granted_with,
     is_pg,
     lock,
+    meter_ranks,
     queue_rebuild,
     rank_cap,
+    rolling,
     tables,
 )
 
@@ -47,8 +51,11 @@ __all__ = [
     "RollupPreparing",
     "apply_pending",
     "ensure_current",
+    "granted_with",
+    "meter_ranks",
     "queue_rebuild",
     "rebuild",
+    "rolling",
     "signature",
 ]
 
@@ -69,7 +76,8 @@ class RollupPreparing(ApplicationError):
 
 
 def signature(publication_id: int) -> str:
-    """The article overrides and the meter limit that the title's ranks depend on."""
+    """The article overrides, the meter limit and (when rolling) the meter window that the
+    title's ranks depend on."""
     overrides = (
         apps.get_model("articles", "Article")
         .objects.filter(publication_id=publication_id)
@@ -77,7 +85,8 @@ def signature(publication_id: int) -> str:
         .order_by("pk")
         .values_list("pk", "access_level")
     )
-    text = f"cap={rank_cap()};" + ";".join(f"{pk}={level}" for pk, level in overrides)
+    window = f"rolling={int(settings.METER_ROLLING_DAYS)};" if rolling() else ""
+    text = f"cap={rank_cap()};{window}" + ";".join(f"{pk}={level}" for pk, level in overrides)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -91,17 +100,7 @@ def rebuild(*, publication_id: int, now: datetime | None = None, wait: bool = Tr
             return False
         for table in ("days", "counts", "readers"):
             cursor.execute(f"DELETE FROM {t[table]} WHERE publication_id = %s", [publication_id])
-        month = (
-            "date_trunc('month', e.at AT TIME ZONE 'UTC')::date"
-            if is_pg()
-            else "date(e.at, 'start of month')"
-        )
-        cursor.execute(
-            f"INSERT INTO {t['dirty']} (publication_id, reader_key, month)"
-            f" SELECT DISTINCT e.publication_id, e.reader_key, {month}"
-            f" FROM {t['events']} e WHERE e.publication_id = %s",
-            [publication_id],
-        )
+        cursor.execute(dirty_months_sql("e.publication_id = %s"), [publication_id])
         if is_pg():
             cursor.execute(f"ANALYZE {t['dirty']}")
         fold(cursor)

@@ -29,6 +29,7 @@ from ..models import (
     Subscription,
     SubscriptionStatus,
 )
+from ..money import format_money
 from ..vocabulary import AuditSource, StaffActionKind
 from . import cancellation, complimentary, notifications, payments, trials
 from .stripe_events import stripe_event_replay
@@ -286,7 +287,8 @@ def payment_refund(
             user_id=reader_id_of(sub), amount=amount, idempotency_key=f"ops:{key}"
         )
         return (
-            f"Refunded {refund} {payment.currency} of invoice {payment.stripe_invoice_id}.",
+            f"Refunded {format_money(amount=refund, currency=payment.currency)}"
+            f" of invoice {payment.stripe_invoice_id}.",
             {
                 "before": {
                     "payment": payment.stripe_invoice_id,

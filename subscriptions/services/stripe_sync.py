@@ -5,7 +5,7 @@ cancel/resume and the nightly reconciliation end here. Status changes go through
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -72,8 +72,10 @@ def _apply(
     source: AuditSource,
     action: AuditAction,
     stripe_status: str,
+    started_at: datetime | None,
 ) -> Subscription:
-    """Apply Stripe-derived state under the transition lock, unless it is stale."""
+    """Apply Stripe-derived state under the transition lock, unless it is stale.
+    `started_at`: when a start this state shows happened at Stripe (attribution)."""
     with transaction.atomic():
         locked = Subscription.objects.select_for_update().get(pk=sub.pk)
         target = to or locked.status
@@ -110,8 +112,24 @@ def _apply(
             source=source,
             action=action,
             detail={"stripe_event": event_id, "stripe_status": stripe_status},
+            started_at=started_at,
             **changes,
         )
+
+
+def start_time(
+    stripe_subscription: Mapping[str, Any], *, to: str | None, event_at: datetime | None
+) -> datetime | None:
+    """When a start this Stripe subscription shows happened: a trial at its own
+    `trial_start`; anything else at the `created` of the event that told us (None: no
+    event, the start is now). Stripe's times are whole seconds, cut down: the start is
+    taken at the end of its second, so a wall met within that second still precedes it."""
+    at = event_at
+    if to == S.TRIALING:
+        at = from_stripe_time(stripe_subscription.get("trial_start")) or event_at
+    if at is None:
+        return None
+    return at.replace(microsecond=0) + timedelta(seconds=1, microseconds=-1)
 
 
 def subscription_sync_from_stripe(
@@ -120,9 +138,12 @@ def subscription_sync_from_stripe(
     event_created: datetime | None = None,
     event_id: str = "",
     source: AuditSource = AuditSource.STRIPE,
+    event_at: datetime | None = None,
 ) -> Subscription:
     """Make our row say what this Stripe subscription says (if it is not older than what
-    we already applied). Without an event, the object is fresh from the API: now."""
+    we already applied). Without an event, the object is fresh from the API: now.
+    `event_at`: the `created` of the event that led to a fresh re-read (a start it shows
+    is dated from it, not from our processing); defaults to `event_created`."""
     stripe_id = str(stripe_subscription["id"])
     metadata = stripe_subscription.get("metadata") or {}
     customer = stripe_subscription.get("customer")
@@ -166,6 +187,7 @@ def subscription_sync_from_stripe(
         source=source,
         action=AuditAction.STRIPE_SUBSCRIPTION_SYNCED,
         stripe_status=stripe_status,
+        started_at=start_time(stripe_subscription, to=to, event_at=event_at or event_created),
     )
 
 
@@ -181,8 +203,11 @@ def subscription_refresh(
     client = stripe_client_or_none()
     if client is not None:
         fresh = client.subscription_retrieve(stripe_subscription_id)
-        # Fresh from the API (as of now), but the timeline still names the event.
-        return subscription_sync_from_stripe(stripe_subscription=fresh, event_id=event_id)
+        # Fresh from the API (as of now), but the timeline still names the event, and a
+        # start it shows happened no later than the event.
+        return subscription_sync_from_stripe(
+            stripe_subscription=fresh, event_id=event_id, event_at=event_created
+        )
     if hint is None:
         sub = Subscription.objects.filter(stripe_subscription_id=stripe_subscription_id).first()
         if sub is None:
@@ -236,4 +261,5 @@ def subscription_status_hint(
         source=AuditSource.STRIPE,
         action=AuditAction.STRIPE_INVOICE_APPLIED,
         stripe_status=f"invoice:{to}",
+        started_at=event_created,
     )

@@ -76,6 +76,7 @@ def transition(
     detail: dict[str, Any] | None = None,
     now: datetime | None = None,
     reader: ReaderHint | None = None,
+    started_at: datetime | None = None,
     **changes: Any,
 ) -> Subscription:
     """Move one subscription to `to` (with field changes) under a row lock.
@@ -83,7 +84,10 @@ def transition(
     Idempotent: when the locked row already has this status and these values, nothing is
     written and no audit entry is made. A change that starts a trial or a paid
     subscription keeps its attribution (`attribution.conversion_record`; `reader` is what
-    a sign-up knows of the reader beyond the account).
+    a sign-up knows of the reader beyond the account) as of `started_at`, when the change
+    happened elsewhere before we learnt of it (Stripe's time for it: a delayed or
+    replayed webhook credits the wall before the start, not before its processing);
+    never later than now.
     """
     unknown = set(changes) - FIELDS
     if unknown:
@@ -121,7 +125,8 @@ def transition(
         )
         kind = conversion_kind(from_status=from_status, to_status=to)
         if kind is not None:
-            conversion_record(subscription=sub, kind=kind, at=now, reader=reader)
+            at = min(started_at, now) if started_at is not None else now
+            conversion_record(subscription=sub, kind=kind, at=at, reader=reader)
         return sub
 
 

@@ -169,14 +169,36 @@ def test_a_format_writes_the_axis_and_the_tooltips_and_widens_the_left_margin():
     )
     assert "MRR, 2 Nov: 6,123.45" in tooltips(root)
     texts = [t.text for t in root.iter(f"{SVG}text")]
-    assert "8,000.00" in texts and "0.00" in texts
+    assert "8,000" in texts and "0" in texts
     # The longest axis label fits left of the plot.
     start = float(attr(child(root, f"{SVG}polyline"), "points").split()[0].split(",")[0])
-    axis = next(t for t in root.iter(f"{SVG}text") if t.text == "8,000.00")
-    assert float(attr(axis, "x")) - charts.LEGEND_CHAR * len("8,000.00") >= 0
+    axis = next(t for t in root.iter(f"{SVG}text") if t.text == "8,000")
+    assert float(attr(axis, "x")) - charts.LEGEND_CHAR * len("8,000") >= 0
     assert start > float(attr(axis, "x"))
     bars = parse(charts.bar_chart("t", [("New", 1250)], fmt=pounds))
     assert "New: 12.50" in tooltips(bars)
+
+
+def _axis(root) -> list[str]:
+    """The value axis' labels: the texts right-aligned against the plot."""
+    return [t.text for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
+
+
+def test_round_money_ticks_drop_their_zero_pence_but_tooltips_keep_them():
+    def pounds(value: int) -> str:
+        return f"{value / 100:,.2f}"
+
+    bars = parse(charts.bar_chart("MRR (GBP)", [("New", 1200), ("Lost", -450)], fmt=pounds))
+    assert _axis(bars) == ["-5", "0", "5", "10", "15"]
+    assert {"New: 12.00", "Lost: -4.50"} <= set(tooltips(bars))
+
+
+def test_ticks_keep_their_pence_when_one_of_them_is_not_round():
+    def pounds(value: int) -> str:
+        return f"{value / 100:,.2f}"
+
+    bars = parse(charts.bar_chart("t", [("New", 150)], fmt=pounds))
+    assert _axis(bars) == ["0.00", "0.50", "1.00", "1.50"]
 
 
 def test_text_width_is_generous_for_wide_letters():

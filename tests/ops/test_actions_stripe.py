@@ -66,36 +66,75 @@ def test_cancel_at_period_end_and_now_through_stripe(double, relay, ops_user):
 
 
 def test_refund_the_last_payment_in_full_and_in_part(double, relay, ops_client, ops_user):
+    """Staff type the amount in pounds and pence; it is converted exactly to minor units
+    for Stripe and the audit, and shown back formatted."""
     user, client = reader()
     subscribe(double, relay, client)
     sub = sub_of(user)
     payment = Payment.objects.get(user=user)
     assert payment.amount == 999
     url = f"/ops/subscribers/{sub.pk}/refund/"
-    response = ops_client.post(url, {"amount": "300", "reason": "late delivery", "key": "r1"})
-    assert response.status_code == 302
+    form = ops_client.get(url).content.decode()
+    assert "Amount (GBP)" in form and "9.99 GBP is left of the last payment" in form
+    response = ops_client.post(
+        url, {"amount": " 2.5 ", "reason": "late delivery", "key": "r1"}, follow=True
+    )
+    assert response.redirect_chain[-1][1] == 302
+    assert "Refunded 2.50 GBP of invoice" in response.content.decode()
     payment.refresh_from_db()
-    assert payment.refunded == 300
-    too_much = ops_client.post(url, {"amount": "700", "reason": "r", "key": "r2"})
+    assert payment.refunded == 250
+    too_much = ops_client.post(url, {"amount": "7.50", "reason": "r", "key": "r2"})
     assert too_much.status_code == 400
-    assert b"more than is left of the last payment (699 gbp)" in too_much.content
-    assert Payment.objects.get(pk=payment.pk).refunded == 300
-    for bad in ["-5", "0", "1.50", "ten"]:
-        response = ops_client.post(url, {"amount": bad, "reason": "r", "key": "r3"})
-        assert response.status_code == 400, bad
+    assert "more than is left of the last payment (7.49 GBP)" in too_much.content.decode()
+    assert Payment.objects.get(pk=payment.pk).refunded == 250
     rest = ops_client.post(url, {"amount": "", "reason": "refund the rest", "key": "r4"})
     assert rest.status_code == 302
     assert Payment.objects.get(pk=payment.pk).refunded == 999
     done = StaffAction.objects.filter(action="payment.refunded").order_by("at")
-    assert [(d.before["refunded"], d.after["refunded"]) for d in done] == [(0, 300), (300, 999)]
+    # The audit keeps minor units.
+    assert [(d.before["refunded"], d.after["refunded"]) for d in done] == [(0, 250), (250, 999)]
     assert all(d.after["refund"].startswith("re_") for d in done)
-    # What Stripe holds: two refunds on the invoice's charge, 300 and 699.
+    # What Stripe holds: two refunds on the invoice's charge, 250 and 749.
     invoice = invoices_of(double, user)[0]
     refunds = double.get(f"/v1/refunds?payment_intent={invoice['payment_intent']}")["data"]
-    assert sorted(r["amount"] for r in refunds) == [300, 699]
+    assert sorted(r["amount"] for r in refunds) == [250, 749]
     again = ops_client.post(url, {"reason": "r", "key": "r5"})
     assert again.status_code == 400
     assert b"already fully refunded" in again.content
+
+
+@pytest.mark.parametrize(
+    "amount, error",
+    [
+        ("-5", "more than zero"),
+        ("0", "more than zero"),
+        ("0.00", "more than zero"),
+        ("1.505", "at most 2 decimal places"),
+        ("0.001", "at most 2 decimal places"),
+        ("ten", "like 12.50"),
+        ("1e3", "like 12.50"),
+        ("3,50", "like 12.50"),
+        ("£3", "like 12.50"),
+        ("NaN", "like 12.50"),
+        ("1" * 40, "like 12.50"),
+        ("10.00", "more than is left of the last payment (9.99 GBP)"),
+    ],
+)
+def test_a_bad_refund_amount_is_a_form_error_and_refunds_nothing(
+    double, relay, ops_client, amount, error
+):
+    user, client = reader()
+    subscribe(double, relay, client)
+    sub = sub_of(user)
+    response = ops_client.post(
+        f"/ops/subscribers/{sub.pk}/refund/", {"amount": amount, "reason": "r", "key": "b1"}
+    )
+    assert response.status_code == 400
+    assert error in response.content.decode()
+    assert Payment.objects.get(user=user).refunded == 0
+    assert not StaffAction.objects.exists()
+    invoice = invoices_of(double, user)[0]
+    assert double.get(f"/v1/refunds?payment_intent={invoice['payment_intent']}")["data"] == []
 
 
 def test_resync_from_stripe_repairs_drift(double, relay, ops_user):

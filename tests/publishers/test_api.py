@@ -250,3 +250,13 @@ def test_token_auth_works_like_the_session(side_a):
     _, token = AuthToken.objects.create(side_a.admin)
     client = Client(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get("/api/v1/publisher/publications/").status_code == 200
+
+
+@pytest.mark.parametrize("window, days", [("month", None), ("rolling", 30)])
+def test_simulate_says_which_meter_window_it_modelled(side_a, settings, window, days):
+    settings.METER_WINDOW = window
+    settings.METER_ROLLING_DAYS = 30
+    url = f"/api/v1/publisher/publications/{side_a.title.slug}/rule/simulate/"
+    response = api_as(side_a.admin).post(url, RULE, format="json")
+    assert response.status_code == 200
+    assert response.json()["meter_window"] == {"window": window, "rolling_days": days}

@@ -193,8 +193,10 @@ def stripe_webhooks(settings):
     settings.STRIPE_API_BASE = None
 
 
-def _checkout(client, user, *, status: str, capture) -> None:
-    now = int(timezone.now().timestamp())
+def _checkout(client, user, *, status: str, capture, started: int | None = None) -> None:
+    """Checkout's two webhooks for a start at `started` (Unix seconds; default now),
+    delivered now."""
+    now = started or int(timezone.now().timestamp())
     customer, sub_id = f"cus_attr{user.pk}", f"sub_attr{user.pk}"
     obj = stripe_subscription(
         id=sub_id,
@@ -256,6 +258,42 @@ def test_a_wall_older_than_a_day_does_not_credit_a_checkout(
     _checkout(Client(), reader, status="active", capture=django_capture_on_commit_callbacks)
     assert _conversions("subscription") == [(None, None)]
     assert stats_by_title(side_a.admin)[side_a.title.slug]["subscriptions_started"] == 0
+
+
+@pytest.mark.parametrize("status, kind", [("active", "subscription"), ("trialing", "trial")])
+def test_a_delayed_webhook_credits_the_wall_before_the_start_not_before_processing(
+    side_a,
+    side_b,
+    premium_titles,
+    reader,
+    stripe_webhooks,
+    django_capture_on_commit_callbacks,
+    status,
+    kind,
+):
+    """The start happened at Stripe's `created`; the webhook arrives 26 h later (a retry
+    after an outage, or a replay). The 24 h window ends at the start: the wall on A two
+    hours before it is credited, not the wall on B met after it (nor none)."""
+    PlanFactory(stripe_price_id="price_monthly")
+    started = timezone.now().replace(microsecond=0) - timedelta(hours=30)
+    with time_machine.travel(started - timedelta(hours=2), tick=False):
+        api_as(reader).get(f"/api/v1/articles/{side_a.articles[0].slug}/")
+    with time_machine.travel(started + timedelta(hours=3), tick=False):
+        api_as(reader).get(f"/api/v1/articles/{side_b.articles[0].slug}/")
+    events.flush()
+    with time_machine.travel(started + timedelta(hours=26), tick=False):
+        _checkout(
+            Client(),
+            reader,
+            status=status,
+            capture=django_capture_on_commit_callbacks,
+            started=int(started.timestamp()),
+        )
+    assert Subscription.objects.get(user=reader).status == status
+    assert _conversions(kind) == [(side_a.title.slug, side_a.articles[0].slug)]
+    conversion = Conversion.objects.get(kind=kind)
+    assert started <= conversion.started_at < started + timedelta(seconds=2)
+    assert conversion.walled_at == started - timedelta(hours=2)
 
 
 def test_the_backfill_keeps_earlier_starts_by_the_old_rule_once(

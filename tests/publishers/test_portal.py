@@ -347,3 +347,29 @@ def test_an_invitation_goes_through_the_outbox_once_to_the_address(
     with django_capture_on_commit_callbacks(execute=True):
         _owe_invitation(invitation)
     assert Notification.objects.count() == 1 and len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize(
+    "window, words",
+    [
+        ("month", "from the start of each calendar month"),
+        ("rolling", "over a rolling 30 days, as the site does"),
+    ],
+)
+def test_the_simulator_page_says_which_meter_window_it_modelled(side_a, settings, window, words):
+    settings.METER_WINDOW = window
+    settings.METER_ROLLING_DAYS = 30
+    client = signed_in(side_a.admin)
+    p, t = side_a.publisher.slug, side_a.title.slug
+    client.post(
+        f"/publisher/{p}/titles/{t}/rule/",
+        {
+            "action": "draft",
+            "access_level": "premium",
+            "free_articles_cap": "",
+            "preview_paragraphs": "1",
+            "note": "",
+        },
+    )
+    page = client.get(f"/publisher/{p}/titles/{t}/rule/simulate/").content.decode()
+    assert words in page

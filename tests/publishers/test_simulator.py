@@ -35,16 +35,22 @@ ENTITLED = ("subscriber", "trial", "complimentary")
 
 
 def replay(events, rule: simulator.SimRule, now: datetime) -> dict:
-    """Decide each event with decide(), keeping each reader's meter per calendar month
-    from the start of the month in which the 30 days begin; count those in the 30 days."""
+    """Decide each event with decide(), keeping each reader's meter as metering.py does
+    for the site's window: per calendar month from the start of the month in which the
+    30 days begin, or (METER_WINDOW=rolling) the articles counted in the last
+    METER_ROLLING_DAYS before each read, over the reader's whole history; count those in
+    the 30 days."""
     since, until = simulator.period(now)
-    month_start = since.replace(day=1)
+    rolling = settings.METER_WINDOW == "rolling"
+    span = timedelta(days=settings.METER_ROLLING_DAYS)
+    start = datetime.min.replace(tzinfo=UTC) if rolling else since.replace(day=1)
     counted: dict[tuple, set] = defaultdict(set)
+    entries: dict[str, list[tuple[datetime, int]]] = defaultdict(list)  # rolling
     reasons: Counter = Counter()
     readers, walled = set(), set()
     walls_by_user: dict[int, list[datetime]] = defaultdict(list)
     for e in sorted(events, key=lambda e: (e.at, e.id)):
-        if not month_start <= e.at < until:
+        if not start <= e.at < until:
             continue
         override = e.article.access_level
         level = rule.level if override == "inherit" else override
@@ -53,13 +59,16 @@ def replay(events, rule: simulator.SimRule, now: datetime) -> dict:
             authenticated=e.user_id is not None or e.reader_key.startswith("u:"),
             entitlement=entitlement,
         )
-        window = (e.reader_key, e.at.year, e.at.month)
+        if rolling:
+            in_window = {a for at, a in entries[e.reader_key] if at > e.at - span}
+        else:
+            in_window = counted[(e.reader_key, e.at.year, e.at.month)]
         meter = Meter(
             limit=settings.METER_FREE_ARTICLES,
-            used=len(counted[window]),
-            used_in_title=len(counted[window]),
+            used=len(in_window),
+            used_in_title=len(in_window),
             title_cap=rule.free_articles_cap,
-            already_counted=e.article_id in counted[window],
+            already_counted=e.article_id in in_window,
         )
         decision = decide(
             reader=reader,
@@ -67,7 +76,10 @@ def replay(events, rule: simulator.SimRule, now: datetime) -> dict:
             meter=meter,
         )
         if decision.count_read:
-            counted[window].add(e.article_id)
+            if rolling:
+                entries[e.reader_key].append((e.at, e.article_id))
+            else:
+                in_window.add(e.article_id)
         if e.at < since:
             continue  # it counted on the meter, but it is not replayed
         reasons[decision.reason] += 1
@@ -255,7 +267,9 @@ def through_the_pipeline(batches: int, *, shuffle: bool):
 
 def rollup_snapshot(publication_id: int) -> dict:
     def rows(model, *fields):
-        return sorted(model.objects.filter(publication_id=publication_id).values_list(*fields))
+        found = model.objects.filter(publication_id=publication_id).values_list(*fields)
+        # Rolling: several rows of one reader, day and article, some without a rank.
+        return sorted(found, key=lambda row: [(v is None, v or 0) for v in row])
 
     counts = ("signed_in", "anonymous", "subscriber", "trial", "complimentary")
     return {
@@ -472,3 +486,101 @@ def test_an_override_set_in_the_portal_rebuilds_the_title_in_the_background(
     state = ReadRollupState.objects.get(publication_id=title.pk)
     assert state.signature == read_rollup.signature(title.pk) != built  # no simulation yet
     assert_agrees(title, NOW)
+
+
+@pytest.mark.parametrize(
+    "seed, now, days",
+    [
+        (1, NOW, 7),
+        (2, NOW, 3),
+        (3, datetime(2026, 3, 1, 0, 30, tzinfo=UTC), 30),
+        (9, NOW, 1),
+    ],
+)
+def test_sql_equals_a_replay_through_decide_under_a_rolling_window(seed, now, days, settings):
+    """METER_WINDOW=rolling: each read is decided against the articles counted in the
+    METER_ROLLING_DAYS before it (re-reads inside the window free, an article counted
+    again once it has left it), as metering.py and decide() do."""
+    settings.METER_FREE_ARTICLES = 4
+    settings.METER_WINDOW = "rolling"
+    settings.METER_ROLLING_DAYS = days
+    title, events = history(seed, now)
+    for rule in RULES:
+        sql = simulator.simulate(publication_id=title.pk, rule=rule, now=now).as_dict()
+        assert sql == replay(events, rule, now), rule
+
+
+def test_a_rolling_verdict_is_not_monotone_in_the_limit(settings):
+    """With 2 free articles a re-read inside the window renews nothing, so the article
+    leaves the window sooner and meets a full meter; with 1 it was counted again. The
+    rollup keeps a verdict per limit, not a rank."""
+    settings.METER_FREE_ARTICLES = 2
+    settings.METER_WINDOW = "rolling"
+    settings.METER_ROLLING_DAYS = 7
+    title = PublicationFactory()
+    a1, a2, a3, a4 = ArticleFactory.create_batch(4, publication=title)
+    start = NOW - timedelta(days=20)
+    reads = [(0.56, a2), (3.88, a1), (4.37, a2), (8.83, a1), (13.64, a4), (13.74, a3)]
+    reads += [(14.12, a2), (14.49, a1)]
+    ReadEvent.objects.bulk_create(
+        ReadEvent(
+            at=start + timedelta(days=day),
+            reader_key="a:mono",
+            article=article,
+            publication_id=title.pk,
+            granted=True,
+            reason="metered",
+            level="metered",
+        )
+        for day, article in reads
+    )
+    events = list(ReadEvent.objects.select_related("article").filter(publication_id=title.pk))
+    outcomes = {}
+    for cap in (1, 2):
+        rule = simulator.SimRule("metered", cap)
+        outcomes[cap] = simulator.simulate(publication_id=title.pk, rule=rule, now=NOW)
+        assert outcomes[cap].as_dict() == replay(events, rule, NOW)
+    # With 1: walled on days 3.88, 13.64, 13.74, 14.12; the last read (a1, a re-read of
+    # the article counted again on day 8.83) granted. With 2: only the last two walled.
+    assert (outcomes[1].granted, outcomes[1].walls["meter_exhausted"]) == (4, 4)
+    assert (outcomes[2].granted, outcomes[2].walls["meter_exhausted"]) == (6, 2)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_rolling_batches_folded_as_written_equal_a_rebuild_and_the_replay(shuffle, settings):
+    """A late read changes the verdicts of the reader's later reads, in later months too:
+    the fold recomputes the reader's whole history."""
+    settings.METER_FREE_ARTICLES = 3
+    settings.METER_WINDOW = "rolling"
+    settings.METER_ROLLING_DAYS = 10
+    settings.READ_EVENTS_SINK = "memory"
+    now = datetime(2026, 3, 1, 0, 30, tzinfo=UTC)
+    title = PublicationFactory()
+    read_rollup.rebuild(publication_id=title.pk)
+    title, _ = history(4, now, write=through_the_pipeline(7, shuffle=shuffle))
+    assert not ReadRollupDirty.objects.exists()
+    kept = rollup_snapshot(title.pk)
+    assert kept["days"]
+    assert_agrees(title, now)
+    read_rollup.rebuild(publication_id=title.pk)
+    assert rollup_snapshot(title.pk) == kept
+
+
+def test_switching_the_meter_window_rebuilds_the_title(settings):
+    settings.METER_FREE_ARTICLES = 4
+    title, _ = history(5)
+    assert_agrees(title, NOW)
+    built = read_rollup.signature(title.pk)
+    settings.METER_WINDOW = "rolling"
+    settings.METER_ROLLING_DAYS = 5
+    assert read_rollup.signature(title.pk) != built
+    assert_agrees(title, NOW)
+    settings.METER_ROLLING_DAYS = 9
+    assert_agrees(title, NOW)
+
+
+@pytest.mark.parametrize("window, days", [("month", None), ("rolling", 7)])
+def test_the_simulation_says_which_window_it_modelled(settings, window, days):
+    settings.METER_WINDOW = window
+    settings.METER_ROLLING_DAYS = 7
+    assert simulator.meter_window() == {"window": window, "rolling_days": days}

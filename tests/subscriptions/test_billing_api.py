@@ -125,11 +125,17 @@ def test_unknown_api_path_still_404(api):
     assert api.get("/api/v1/billing/nope/").status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/billing/success/", "/billing/cancel/"])
-def test_checkout_return_pages(client, path):
-    response = client.get(path)
+def test_checkout_cancel_page(client):
+    response = client.get("/billing/cancel/")
     assert response.status_code == 200
     assert b"TEST MODE" in response.content
+
+
+def test_checkout_success_page_without_billing_explains(client, reader):
+    client.force_login(reader)
+    response = client.get("/billing/success/?session_id=cs_test_abc123")
+    assert response.status_code == 503
+    assert b"billing is not configured" in response.content
 
 
 def test_manage_page_needs_login_and_billing(client, reader):

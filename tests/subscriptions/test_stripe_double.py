@@ -352,3 +352,105 @@ def test_reconcile_repairs_drift_from_missed_webhooks(double, relay):
         stripe_sub["current_period_end"], tz=UTC
     )
     assert stripe_reconcile().repaired == 0
+
+
+# --- the return from Checkout: /billing/success/?session_id=… --------------------------
+
+
+def _open_session(client: APIClient) -> str:
+    response = client.post("/api/v1/billing/checkout/", {"plan": "monthly"}, format="json")
+    assert response.status_code == 200, response.content
+    return str(response.json()["url"].rsplit("/", 1)[1])
+
+
+def _success_page(user: Any, session_id: str | None) -> Any:
+    from django.test import Client
+
+    web = Client()
+    web.force_login(user)
+    query = "" if session_id is None else f"?session_id={session_id}"
+    return web.get(f"/billing/success/{query}")
+
+
+def test_the_success_url_asks_stripe_for_the_session_id(double, settings):
+    _, client = reader()
+    session = double.get(f"/v1/checkout/sessions/{_open_session(client)}")
+    assert session["success_url"] == (
+        f"{settings.SITE_URL}/billing/success/?session_id={{CHECKOUT_SESSION_ID}}"
+    )
+
+
+def test_success_page_says_paid_for_the_readers_paid_session(double, relay):
+    user, client = reader()
+    session_id = _open_session(client)
+    double.hook(f"checkout/{session_id}/complete", {"card": VISA})
+    page = _success_page(user, session_id)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Thank you for subscribing" in text and "Your payment went through" in text
+    assert "Cache-Control" in page and "no-store" in page["Cache-Control"]
+
+
+def test_success_page_says_the_trial_started_when_nothing_was_charged(double, relay, settings):
+    settings.TRIAL_REQUIRES_CARD = True
+    user, client = reader()
+    session_id = _open_session(client)
+    double.hook(f"checkout/{session_id}/complete", {"card": VISA})
+    text = _success_page(user, session_id).content.decode()
+    assert "Thank you for subscribing" in text
+    assert "nothing is charged until your free trial ends" in text
+    assert "Your payment went through" not in text
+
+
+def test_success_page_for_a_session_not_yet_completed_says_we_are_confirming(double):
+    user, client = reader()
+    page = _success_page(user, _open_session(client))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "We are confirming your payment" in text
+    assert "Thank you for subscribing" not in text
+
+
+def test_success_page_for_an_expired_session_says_nothing_was_charged(double):
+    user, client = reader()
+    session_id = _open_session(client)
+    double.hook(f"checkout/{session_id}/expire")
+    page = _success_page(user, session_id)
+    assert page.status_code == 200
+    assert "This checkout expired" in page.content.decode()
+
+
+def test_success_page_for_another_readers_session_is_404_and_says_nothing_of_it(double, relay):
+    _, owner_client = reader()
+    session_id = _open_session(owner_client)
+    double.hook(f"checkout/{session_id}/complete", {"card": VISA})
+    stranger, _ = reader()
+    page = _success_page(stranger, session_id)
+    assert page.status_code == 404
+    text = page.content.decode()
+    assert "We could not find that checkout" in text
+    assert "Thank you" not in text and "payment went through" not in text
+
+
+def test_success_page_for_an_unknown_session_is_404(double):
+    user, _ = reader()
+    page = _success_page(user, "cs_test_doesnotexist0000")
+    assert page.status_code == 404
+    assert "We could not find that checkout" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "session_id", [None, "", "{CHECKOUT_SESSION_ID}", "cs_", "x" * 30, "cs_a/../b"]
+)
+def test_success_page_without_a_usable_session_id_is_400(double, session_id):
+    user, _ = reader()
+    page = _success_page(user, session_id)
+    assert page.status_code == 400
+    assert "This link is incomplete" in page.content.decode()
+
+
+def test_success_page_needs_the_reader_signed_in(double, client):
+    _, api = reader()
+    response = client.get(f"/billing/success/?session_id={_open_session(api)}")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
