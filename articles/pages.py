@@ -104,6 +104,13 @@ def forget_local_snapshots() -> None:
         _local.clear()
 
 
+def forget_local_stories() -> None:
+    """Tests: the next page renders its story (and its template context) afresh."""
+    with _local_lock:
+        for snapshot in _local.values():
+            snapshot.stories.clear()
+
+
 def _json_ld(article: Article, level: str) -> str:
     data: dict[str, Any] = {
         "@context": "https://schema.org",

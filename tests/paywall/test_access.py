@@ -24,7 +24,7 @@ def read(client, article, channel):
         response = client.get(f"/api/v1/articles/{article.slug}/")
         assert response.status_code == 200
         return response.json()["access"]
-    pages.forget_local_snapshots()  # the story is rendered (not cached): its context
+    pages.forget_local_stories()  # the story is rendered (not cached): its context
     response = client.get(f"/a/{article.slug}/")
     assert response.status_code == 200
     return response.context["decision"].as_dict()
