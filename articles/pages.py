@@ -14,6 +14,11 @@ The slots are filled per request: the navigation (signed in or not), the message
 story, which is the body only when the decision grants it, else the preview and the wall.
 The body is never part of the shell, so no cached fragment can carry hidden paragraphs
 into a walled answer (tests/paywall/test_page_cache.py).
+
+The story is rendered once per process, snapshot and everything its templates read (the
+decision, whether the body is granted, signed in or not, the page's path): a walled
+reader's story is keyed by a decision that does not grant, so it can only ever be another
+walled reader's identical story, and a rule or article change retires it with the snapshot.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -38,9 +43,10 @@ from . import selectors
 from .content import body_blocks
 from .models import Article
 
-SNAPSHOT_KEY = "article-page:v2:{content}:{rules}:{slug}"
+SNAPSHOT_KEY = "article-page:v3:{content}:{rules}:{slug}"  # v3: `stories`
 SNAPSHOT_SECONDS = 24 * 3600
 LOCAL_SNAPSHOTS = 512  # per process
+STORIES_PER_SNAPSHOT = 64  # per process: decisions x signed in or not x paths
 SLOT = re.compile(r"<!--slot:(\w+)-->")
 
 
@@ -52,13 +58,19 @@ class ArticleSnapshot:
     blocks: list[str]
     level: str  # the article's resolved access level under this rules version
     shell: list[str]  # the web page: static text and slot names, alternating
-    # The story of a granted read with no meter (free article, entitled reader): the same
-    # for every such reader, rendered once per process and snapshot; never sent to a
-    # reader the decision does not grant (render_page checks it on every request).
-    full_story: str | None = None
+    # This process's rendered stories, by everything the story's templates read
+    # (`_story_key`): never shared through the cache (`__getstate__`), bounded.
+    stories: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False)
 
     def preview_html(self, paragraphs: int) -> str:
         return "\n".join(self.blocks[:paragraphs]) if paragraphs > 0 else ""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The shared copy (pickled into the cache) holds no rendered story."""
+        return {**self.__dict__, "stories": {}}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({**state, "stories": {}})
 
 
 _local: OrderedDict[str, ArticleSnapshot] = OrderedDict()
@@ -90,6 +102,13 @@ def forget_local_snapshots() -> None:
     """Tests: drop this process's copies (the version stamps already retire them)."""
     with _local_lock:
         _local.clear()
+
+
+def forget_local_stories() -> None:
+    """Tests: the next page renders its story (and its template context) afresh."""
+    with _local_lock:
+        for snapshot in _local.values():
+            snapshot.stories.clear()
 
 
 def _json_ld(article: Article, level: str) -> str:
@@ -151,27 +170,34 @@ def _messages(request: HttpRequest) -> str:
     return get_template("_messages.html").render({"messages": storage})
 
 
+def _story_key(*, read: Any, authenticated: bool, path: str) -> tuple[Any, ...]:
+    """Everything articles/_story.html and _wall.html read besides the snapshot's article:
+    the decision (granted, reason, level, meter numbers, preview length), whether the body
+    is sent, signed in or not, and the path the wall's links return to."""
+    return (read.decision, read.body_html is not None, authenticated, path)
+
+
 def render_page(*, request: HttpRequest, snapshot: ArticleSnapshot, read: Any) -> str:
     """The whole page: the snapshot's shell with this reader's parts in its slots."""
     user = getattr(request, "user", None)
     authenticated = bool(user is not None and user.is_authenticated)
 
     def story() -> str:
-        decision = read.decision
-        full = decision.granted and decision.meter is None
-        if full and snapshot.full_story is not None:
-            return snapshot.full_story
+        key = _story_key(read=read, authenticated=authenticated, path=request.path)
+        html = snapshot.stories.get(key)
+        if html is not None:
+            return html
         html = get_template("articles/_story.html").render(
             {
                 "article": snapshot.article,
-                "read": read,
-                "decision": decision,
-                "user": user,
-                "request": request,
+                "read": {"body_html": read.body_html, "preview_html": read.preview_html},
+                "decision": read.decision,
+                "user": {"is_authenticated": authenticated},
+                "request": {"path": request.path},
             }
         )
-        if full:
-            snapshot.full_story = html
+        if len(snapshot.stories) < STORIES_PER_SNAPSHOT:
+            snapshot.stories[key] = html
         return html
 
     parts = {

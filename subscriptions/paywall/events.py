@@ -31,6 +31,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
+from config import redis_command
+
 from ..models import ReadEvent
 from . import metering, rollup
 
@@ -67,7 +69,9 @@ def record(event: dict[str, Any]) -> None:
     if sink == "redis":
         payload = {**event, "at": event["at"].isoformat()}
         try:
-            _redis().rpush(REDIS_LIST, json.dumps(payload))
+            redis_command.command(
+                _redis().connection_pool, "RPUSH", REDIS_LIST, json.dumps(payload)
+            )
         except Exception:  # Redis is down: the event still reaches the database
             log.warning("read event written directly: Redis refused it", exc_info=True)
             _write([event])

@@ -30,11 +30,13 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponseBase
 
 from ..models import MeterEntry
+from . import signed_cookie
 from .decide import Meter
 
 COOKIE_SALT = "masthead.meter"
 NEW_METER_ATTR = "masthead_new_meter_id"
 COOKIE_READS_ATTR = "masthead_meter_reads"
+COOKIE_CHECKED_ATTR = "masthead_meter_cookie_checked"  # (signed value, what it says)
 METER_LOCK_CLASS = 7_350_001  # pg_advisory_xact_lock(class, hash of the reader key)
 _METER_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 COOKIE_READS_MAX = 40  # more would risk the browser's 4 KB cookie limit: then the database
@@ -64,14 +66,22 @@ def _http_request(request: Any) -> HttpRequest:
 
 def _cookie(http: HttpRequest) -> tuple[str | None, list[CountedRead] | None]:
     """The signed cookie's meter id and the reads it carries, or None for either
-    (missing, forged, stale, odd). A cookie of the old shape carries only the id."""
-    value = http.get_signed_cookie(
-        settings.METER_COOKIE_NAME,
-        default=None,
-        salt=COOKIE_SALT,
-        max_age=settings.METER_COOKIE_MAX_AGE,
+    (missing, forged, stale, odd). A cookie of the old shape carries only the id.
+    Verified once per request and cookie value (the paywall and the middleware both ask)."""
+    signed = http.COOKIES.get(settings.METER_COOKIE_NAME)
+    checked = getattr(http, COOKIE_CHECKED_ATTR, None)
+    if checked is None or checked[0] != signed:
+        checked = (signed, _verified_cookie(http))
+        setattr(http, COOKIE_CHECKED_ATTR, checked)
+    meter_id, reads = checked[1]
+    return meter_id, None if reads is None else list(reads)
+
+
+def _verified_cookie(http: HttpRequest) -> tuple[str | None, tuple[CountedRead, ...] | None]:
+    value = signed_cookie.unsign(
+        http, settings.METER_COOKIE_NAME, salt=COOKIE_SALT, max_age=settings.METER_COOKIE_MAX_AGE
     )
-    if not value or not isinstance(value, str):
+    if not value:
         return None, None
     meter_id, has_reads, reads = value.partition("~")
     if not _METER_ID.match(meter_id):
@@ -79,7 +89,7 @@ def _cookie(http: HttpRequest) -> tuple[str | None, list[CountedRead] | None]:
     if not has_reads:
         return meter_id, None
     try:
-        parsed = [CountedRead(*map(int, item.split("."))) for item in reads.split("~") if item]
+        parsed = tuple(CountedRead(*map(int, item.split("."))) for item in reads.split("~") if item)
     except (TypeError, ValueError):
         return meter_id, None
     return meter_id, parsed
@@ -138,10 +148,9 @@ def set_meter_cookie(request: HttpRequest, response: HttpResponseBase) -> None:
     value = meter_id
     if reads is not None and len(reads) <= COOKIE_READS_MAX:
         value += "".join(f"~{r.article_id}.{r.publication_id}.{r.at}" for r in reads)
-    response.set_signed_cookie(
+    response.set_cookie(
         settings.METER_COOKIE_NAME,
-        value,
-        salt=COOKIE_SALT,
+        signed_cookie.sign(settings.METER_COOKIE_NAME, value, salt=COOKIE_SALT),
         max_age=settings.METER_COOKIE_MAX_AGE,
         httponly=True,
         samesite="Lax",

@@ -59,3 +59,27 @@ def test_a_new_readers_meter_row_is_drained_with_its_event_once(redis_sink):
     entry = MeterEntry.objects.get()
     reader_key = ReadEvent.objects.values_list("reader_key", flat=True).first()
     assert (entry.article_id, entry.reader_key) == (article.pk, reader_key)
+
+
+def test_an_event_redis_refuses_is_in_the_database_when_the_page_arrives(redis_sink):
+    """A refusal (an error reply: here the list's key holds a string) writes the event to
+    the database before the response leaves."""
+    article = ArticleFactory(access_level="free")
+    events._redis().set(events.REDIS_LIST, "not a list")
+    response = Client().get(f"/a/{article.slug}/")
+    assert response.status_code == 200
+    assert ReadEvent.objects.filter(article=article, granted=True, reason="free").count() == 1
+    assert events._redis().get(events.REDIS_LIST) == b"not a list"
+
+
+def test_an_event_sent_while_redis_is_down_is_in_the_database(redis_sink):
+    import redis
+
+    article = ArticleFactory(access_level="free")
+    working = events._redis()
+    events._redis_client = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    try:
+        assert Client().get(f"/a/{article.slug}/").status_code == 200
+    finally:
+        events._redis_client = working
+    assert ReadEvent.objects.filter(article=article).count() == 1

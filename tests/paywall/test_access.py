@@ -8,6 +8,7 @@ from django.contrib.auth import login
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
+from articles import pages
 from subscriptions.models import MeterEntry, ReadEvent
 from subscriptions.paywall import events, rules
 from tests.factories import ArticleFactory, PublicationFactory, UserFactory
@@ -23,6 +24,7 @@ def read(client, article, channel):
         response = client.get(f"/api/v1/articles/{article.slug}/")
         assert response.status_code == 200
         return response.json()["access"]
+    pages.forget_local_stories()  # the story is rendered (not cached): its context
     response = client.get(f"/a/{article.slug}/")
     assert response.status_code == 200
     return response.context["decision"].as_dict()
@@ -285,6 +287,17 @@ def test_gated_answers_are_private_and_vary(channel):
     assert "no-store" in response["Cache-Control"]
     assert "private" in response["Cache-Control"]
     assert {"Cookie", "Authorization"} <= {v.strip() for v in response["Vary"].split(",")}
+
+
+@pytest.mark.parametrize("reader", ["anonymous", "signed_in", "subscriber"])
+@pytest.mark.parametrize("level", ["free", "premium"])
+def test_the_web_page_headers_are_exactly_private_no_store_and_vary(reader, level):
+    """The page sets both headers itself (no parsing): the same values Django's
+    patch_cache_control and patch_vary_headers write, whatever the middleware adds."""
+    article = ArticleFactory(access_level=level)
+    response = reader_client(reader, api=False).get(f"/a/{article.slug}/")
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["Vary"] == "Cookie, Authorization"
 
 
 def test_paywalled_page_carries_googles_structured_data():

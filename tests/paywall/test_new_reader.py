@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from articles import pages
 from subscriptions.models import MeterEntry, ReadEvent
 from subscriptions.paywall import events, metering, rules
 from tests.factories import ArticleFactory, PublicationFactory, UserFactory
@@ -47,6 +48,7 @@ def path(article, channel):
 
 
 def read(client, article, channel="api"):
+    pages.forget_local_stories()  # a web story is rendered (not cached): its context
     response = client.get(path(article, channel))
     assert response.status_code == 200
     if channel == "api":

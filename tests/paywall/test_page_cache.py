@@ -36,16 +36,111 @@ def test_a_wall_after_a_granted_read_carries_no_hidden_text(settings, level):
     snapshot = pages.article_snapshot(slug=article.slug)
     assert HIDDEN not in "".join(snapshot.shell)  # the shared page text never holds it
     assert HIDDEN not in snapshot.preview_html(2)
-    # This process keeps the granted story, for granted readers only (see above); the
-    # snapshot shared through the cache never holds it.
-    assert f"{HIDDEN}-cache-ONE" in (snapshot.full_story or "")
-    key = pages.SNAPSHOT_KEY.format(
+    # This process keeps the stories it rendered, the granted one under a granting
+    # decision only; the snapshot shared through the cache never holds any.
+    by_grant = {key[0].granted: html for key, html in snapshot.stories.items()}
+    assert f"{HIDDEN}-cache-ONE" in by_grant[True]
+    assert all(HIDDEN not in html for key, html in snapshot.stories.items() if not key[0].granted)
+    shared = cache.get(_snapshot_key(article))
+    assert shared is not None and shared.stories == {}
+
+
+def _snapshot_key(article):
+    return pages.SNAPSHOT_KEY.format(
         content=pages.selectors.content_version(),
         rules=rules.current_version(),
         slug=article.slug,
     )
-    shared = cache.get(key)
-    assert shared is not None and shared.full_story is None
+
+
+def _stories(article):
+    return pages.article_snapshot(slug=article.slug).stories
+
+
+def test_a_granted_read_after_a_cached_wall_gets_the_whole_story(settings):
+    settings.METER_FREE_ARTICLES = 0
+    article = ArticleFactory(access_level="premium", body=body_for("wallfirst"))
+    page = f"/a/{article.slug}/"
+    for _ in range(2):  # the second wall comes from the cached story
+        walled = Client().get(page).content.decode()
+        assert HIDDEN not in walled and "Start your free trial" in walled
+    assert len(_stories(article)) == 1
+    granted = reader_client("subscriber", api=False).get(page).content.decode()
+    assert f"{HIDDEN}-wallfirst-ONE" in granted and f"{HIDDEN}-wallfirst-TWO" in granted
+    assert "wall-heading" not in granted and "Start your free trial" not in granted
+
+
+def test_a_cached_wall_follows_the_reader_signed_in_or_not(settings):
+    settings.METER_FREE_ARTICLES = 0
+    article = ArticleFactory(access_level="metered", body=body_for("who"))
+    page = f"/a/{article.slug}/"
+    for _ in range(2):
+        anonymous = Client().get(page).content.decode()
+        signed_in = reader_client("signed_in", api=False).get(page).content.decode()
+        assert "Start your free trial" in anonymous and "See the plans" not in anonymous
+        assert "See the plans" in signed_in and "Start your free trial" not in signed_in
+        assert HIDDEN not in anonymous and HIDDEN not in signed_in
+
+
+def test_each_reader_sees_their_own_meter_numbers_from_the_cached_stories(settings):
+    settings.METER_FREE_ARTICLES = 3
+    article, other = ArticleFactory.create_batch(2, access_level="metered")
+    page = f"/a/{article.slug}/"
+    fresh, seasoned = Client(), Client()
+    seasoned.get(f"/a/{other.slug}/")
+    for _ in range(2):  # counted, then re-read (granted, already counted)
+        assert "You have 2 free articles left" in fresh.get(page).content.decode()
+        assert "You have 1 free article left" in seasoned.get(page).content.decode()
+
+
+def test_a_rule_change_retires_the_cached_walls(settings):
+    settings.METER_FREE_ARTICLES = 0
+    article = ArticleFactory(access_level="inherit", body=body_for("preview"))
+    rules.rule_set(
+        scope="publication",
+        target_id=article.publication_id,
+        access_level="premium",
+        preview_paragraphs=1,
+    )
+    page = f"/a/{article.slug}/"
+    client = Client()
+    for _ in range(2):
+        html = client.get(page).content.decode()
+        assert "Opening paragraph" in html and "Second paragraph" not in html
+    rules.rule_set(
+        scope="publication",
+        target_id=article.publication_id,
+        access_level="premium",
+        preview_paragraphs=2,
+    )
+    html = client.get(page).content.decode()
+    assert "Second paragraph" in html and HIDDEN not in html
+    rules.rule_set(scope="publication", target_id=article.publication_id, access_level="free")
+    html = client.get(page).content.decode()
+    assert f"{HIDDEN}-preview-TWO" in html and "wall-heading" not in html
+
+
+def test_an_article_edit_retires_the_cached_walls(settings):
+    settings.METER_FREE_ARTICLES = 0
+    article = ArticleFactory(access_level="premium", body=body_for("edit"))
+    client = Client()
+    assert "Opening paragraph" in client.get(f"/a/{article.slug}/").content.decode()
+    article.body = "<p>A new opening.</p><p>A new second.</p><p>A new third.</p>"
+    article.save()
+    html = client.get(f"/a/{article.slug}/").content.decode()
+    assert "A new opening." in html and "Opening paragraph" not in html
+    assert "A new third." not in html
+
+
+def test_the_cached_stories_stay_bounded(settings):
+    settings.METER_FREE_ARTICLES = 0
+    article = ArticleFactory(access_level="premium", body=body_for("bound"))
+    snapshot = pages.article_snapshot(slug=article.slug)
+    for i in range(pages.STORIES_PER_SNAPSHOT + 5):  # a key per path: more than it keeps
+        snapshot.stories[("filler", i)] = "x"
+    html = Client().get(f"/a/{article.slug}/").content.decode()
+    assert "wall-heading" in html and HIDDEN not in html
+    assert len(snapshot.stories) == pages.STORIES_PER_SNAPSHOT + 5  # nothing added
 
 
 def test_an_article_edit_shows_on_the_next_request():
