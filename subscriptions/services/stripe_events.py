@@ -55,41 +55,41 @@ class DrainResult:
     temporary: list[int] = field(default_factory=list)
 
 
-def stripe_event_store(*, event: dict[str, Any], payload: str | None = None) -> StripeEvent | None:
+@dataclass(frozen=True)
+class StoredEvent:
+    """A newly stored event: its row's primary key and status (`pending`, or `ignored`
+    for a type no handler takes)."""
+
+    pk: int
+    status: str
+
+
+def stripe_event_store(*, event: dict[str, Any], payload: str | None = None) -> StoredEvent | None:
     """Insert a verified event by its Stripe id. None when it was already stored.
 
     `payload`: the delivery's JSON text that `event` was parsed from, stored as it came
     (not dumped again); without it, `event` is dumped. One statement that commits by
-    itself (the unique Stripe id decides, also between concurrent deliveries). A type we
-    do not handle is kept, status `ignored`. The caller wakes the drain after commit
+    itself (the unique Stripe id decides, also between concurrent deliveries), without a
+    model instance and with the values as the database takes them. A type we do not
+    handle is kept, status `ignored`. The caller wakes the drain after commit
     (`stripe_events_wake`).
     """
-    stored = StripeEvent(
-        stripe_id=event["id"],
-        type=event["type"],
-        payload=event,
-        created=datetime.fromtimestamp(event["created"], tz=UTC),
-        received_at=timezone.now(),
-        status=E.PENDING if event["type"] in HANDLERS else E.IGNORED,
-    )
-    stored.pk = insert_unless_exists(
+    status = E.PENDING if event["type"] in HANDLERS else E.IGNORED
+    pk = insert_unless_exists(
         model=StripeEvent,
         values={
-            "stripe_id": stored.stripe_id,
-            "type": stored.type,
+            "stripe_id": event["id"],
+            "type": event["type"],
             "payload": json.dumps(event) if payload is None else payload,
-            "created": stored.created,
-            "received_at": stored.received_at,
-            "status": stored.status,
-            "error": stored.error,
-            "attempts": stored.attempts,
+            "created": datetime.fromtimestamp(event["created"], tz=UTC),
+            "received_at": timezone.now(),
+            "status": status.value,
+            "error": "",
+            "attempts": 0,
         },
         unique="stripe_id",
     )
-    if stored.pk is None:
-        return None
-    stored._state.adding = False
-    return stored
+    return None if pk is None else StoredEvent(pk=pk, status=status.value)
 
 
 def stripe_events_wake() -> bool:
