@@ -119,13 +119,14 @@ def main() -> None:
         if kind == "armed":
             cache.add(WAKE_KEY, 1, timeout=3600)
         statuses.clear()
-        t0, w0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        t0, c0 = resource.getrusage(resource.RUSAGE_SELF), time.process_time()
+        w0 = time.perf_counter()
         for request in requests:
             request()
         wall = 1000 * (time.perf_counter() - w0) / count
         t1 = resource.getrusage(resource.RUSAGE_SELF)
-        system = 1000 * (t1.ru_stime - t0.ru_stime) / count
-        cpu = 1000 * (t1.ru_utime - t0.ru_utime) / count + system
+        cpu = 1000 * (time.process_time() - c0) / count
+        system = 1000 * (t1.ru_stime - t0.ru_stime) / count  # the kernel samples it: coarse
         assert all(s.startswith("200") for s in statuses), (kind, set(statuses))
         return cpu, system, wall
 
