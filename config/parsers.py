@@ -37,12 +37,18 @@ def _check_depth(value: Any, max_depth: int) -> Any:
 
 def json_loads_bounded(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """`json.loads` that raises ValueError (JSONTooDeep) for nesting past `max_depth`,
-    where the parser itself would raise RecursionError."""
+    where the parser itself would raise RecursionError. The parsed value is walked only
+    when the text has more opening brackets than `max_depth` (a value cannot nest deeper
+    than that): small documents skip the walk."""
     try:
         value = json.loads(text)
     except RecursionError as exc:
         raise JSONTooDeep("JSON nested too deeply.") from exc
-    return _check_depth(value, max_depth)
+    if isinstance(text, bytes):
+        brackets = text.count(b"{") + text.count(b"[")
+    else:
+        brackets = text.count("{") + text.count("[")
+    return value if brackets <= max_depth else _check_depth(value, max_depth)
 
 
 class JSONParser(parsers.JSONParser):

@@ -349,6 +349,10 @@ STRIPE_WEBHOOK_SECRET = env_optional("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_optional("STRIPE_API_BASE")
 # The SDK's own retries of one call (with its own idempotency key); Celery retries on top.
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+# Webhook intake: a web process that has seen a drain armed does not ask again for this
+# long, and a drain that finds the log empty waits this long before its last look
+# (subscriptions/services/stripe_events.py). 0: every intake asks (one Redis SET NX).
+STRIPE_EVENTS_WAKE_HOLD_MS = env_int("STRIPE_EVENTS_WAKE_HOLD_MS", 500)
 
 BENCH_VIEWS = env_bool("MASTHEAD_BENCH", False)
 

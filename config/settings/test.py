@@ -27,3 +27,6 @@ WHITENOISE_USE_FINDERS = True
 # switch it on themselves).
 READ_EVENTS_SINK = "memory"
 READ_EVENTS_BATCH = 1000
+# Every webhook intake asks for a drain and every drain's last look is at once (the
+# tests of the hold set it themselves).
+STRIPE_EVENTS_WAKE_HOLD_MS = 0

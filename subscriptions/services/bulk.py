@@ -1,4 +1,5 @@
-"""Set-based writes for the jobs: INSERT ... SELECT, built from ORM querysets.
+"""Set-based writes for the jobs: INSERT ... SELECT, built from ORM querysets; and the
+webhook intake's single-row insert-unless-exists, in one round trip.
 
 Django's bulk_create builds every row in Python; for the batch jobs the rows to insert
 (audit entries, owed emails) are already in the database, so the database can make them
@@ -10,7 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, models
+import psycopg
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    models,
+)
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 def insert_from_select(
@@ -137,16 +147,22 @@ def insert_unless_exists(
     committed by itself outside a transaction, so no BEGIN, savepoint or IntegrityError
     round trips. Concurrent inserts of the same value store one row; the others get None,
     the new row its primary key. Fields left out get NULL: give every NOT NULL one.
-    The statement is built once per model and set of fields."""
-    meta = model._meta
-    fields = [meta.get_field(name) for name in values]
-    key = (model, tuple(values), unique, connection.vendor)
+    The statement is built once per model and set of fields. Without the connection
+    health check's extra round trip: see `_execute_once`.
+
+    On PostgreSQL the values are bound by the server (psycopg's `Cursor`: the statement
+    and the values travel apart, nothing is quoted in Python) and must already be what
+    psycopg adapts (str, int, aware datetimes); elsewhere each field prepares its value."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a proxy's lookup
+    postgresql = db.vendor == "postgresql"
+    key = (model, tuple(values), unique, db.vendor)
     sql = _INSERTS.get(key)
+    meta = model._meta
     if sql is None:
-        qn = connection.ops.quote_name
-        json_cast = connection.vendor == "postgresql"
+        qn = db.ops.quote_name
+        fields = [meta.get_field(name) for name in values]
         placeholders = [
-            "CAST(%s AS jsonb)" if json_cast and isinstance(f, models.JSONField) else "%s"
+            "CAST(%s AS jsonb)" if postgresql and isinstance(f, models.JSONField) else "%s"
             for f in fields
         ]
         sql = _INSERTS[key] = (
@@ -156,11 +172,66 @@ def insert_unless_exists(
             f"ON CONFLICT ({qn(_column(model, unique))}) DO NOTHING "
             f"RETURNING {qn(_column(model, 'pk'))}"
         )
-    params = [
-        value if isinstance(f, models.JSONField) else f.get_db_prep_save(value, connection)  # type: ignore[union-attr]
-        for f, value in zip(fields, values.values(), strict=True)
-    ]
-    with connection.cursor() as cursor:
+    if postgresql:
+        params = list(values.values())
+    else:
+        params = [
+            value if isinstance(f, models.JSONField) else f.get_db_prep_save(value, db)  # type: ignore[union-attr]
+            for f, value in zip(
+                (meta.get_field(name) for name in values), values.values(), strict=True
+            )
+        ]
+    row = _execute_once(db, sql, params)
+    return None if row is None else row[0]
+
+
+def _execute_once(db: BaseDatabaseWrapper, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+    """Run one self-committing statement and return its first row.
+
+    Without the round trip of the per-request connection health check (a `SELECT 1`
+    before the request's first query, settings: conn_health_checks): the statement goes
+    first, and only if the connection turns out dead (PostgreSQL restarted, or dropped
+    it) is it sent once more on a new connection. The caller's statement must be safe to
+    send twice (an INSERT ... ON CONFLICT DO NOTHING that committed before its answer was
+    lost finds its own row the second time, and answers none).
+    Inside a transaction the check stays Django's: a dead connection there is an error."""
+    skip_check = (
+        db.connection is not None
+        and getattr(db, "health_check_enabled", False)  # (the stubs lack both)
+        and not getattr(db, "health_check_done", True)
+        and not db.in_atomic_block
+    )
+    if skip_check:
+        setattr(db, "health_check_done", True)  # noqa: B010
+    try:
+        return _fetch_one(db, sql, params)
+    except (OperationalError, InterfaceError):
+        if not skip_check:
+            raise
+        db.close()  # the next cursor connects afresh
+        return _fetch_one(db, sql, params)
+
+
+def _fetch_one(db: BaseDatabaseWrapper, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+    with _cursor(db) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    return None if row is None else row[0]
+    return None if row is None else tuple(row)
+
+
+def _cursor(db: BaseDatabaseWrapper) -> Any:
+    """Django's cursor; on PostgreSQL one that binds on the server (psycopg's `Cursor`,
+    where Django's connection makes client-side binding `ClientCursor`s), wrapped as
+    Django wraps its own: database errors as Django's, queries logged and counted
+    (`django_assert_num_queries`), execute wrappers run, the health check done unless
+    the caller skipped it (`_execute_once`)."""
+    if db.vendor != "postgresql":
+        return db.cursor()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        raw = psycopg.Cursor(db.connection)
+    db.validate_thread_sharing()
+    # (The stubs say these take a wrapper; they take the driver's cursor and wrap it.)
+    wrap = db.make_debug_cursor if db.queries_logged else db.make_cursor
+    return wrap(raw)  # type: ignore[arg-type]

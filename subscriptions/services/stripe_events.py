@@ -9,17 +9,27 @@ an event committed before the key is cleared is seen by this drain and one commi
 after it arms a new drain. Nothing rests on the key: a lost wake (cache or broker down
 at intake, a crash between commit and wake, a killed drain) leaves the event pending,
 and the sweep (`stripe_events_requeue`, beat) drains what has waited too long.
+
+Under load the SET NX itself is skipped: a process that has seen the key set (it set
+it, or found it set) at a moment t does not ask again until t + the hold
+(`STRIPE_EVENTS_WAKE_HOLD_MS`), and a drain that clears the key waits the hold before
+its last look. An event committed by an intake that skipped is therefore seen: the key
+it saw at t was cleared after t, so that drain's last look comes after t + the hold, and
+so after the event's commit. (A key that lapses instead, its drain never having run, or
+whose publish failed, leaves the event for the sweep, as without the hold.)
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
@@ -38,6 +48,9 @@ E = StripeEventStatus
 # how long a published drain that never runs (its message lost) holds off the next one.
 WAKE_KEY = "stripe_events:drain_armed"
 WAKE_SECONDS = 60
+# When this process last saw the key set (time.monotonic(), taken before asking): see the
+# module's docstring.
+_seen_armed_at = -math.inf
 # How long a drain's claim keeps other drains off an event; a claim that lapses (the
 # drain was killed) lets any drain take the event again. Longer than one event's handler.
 CLAIM = timedelta(minutes=5)
@@ -55,54 +68,63 @@ class DrainResult:
     temporary: list[int] = field(default_factory=list)
 
 
-def stripe_event_store(*, event: dict[str, Any], payload: str | None = None) -> StripeEvent | None:
+@dataclass(frozen=True)
+class StoredEvent:
+    """A newly stored event: its row's primary key and status (`pending`, or `ignored`
+    for a type no handler takes)."""
+
+    pk: int
+    status: str
+
+
+def stripe_event_store(*, event: dict[str, Any], payload: str | None = None) -> StoredEvent | None:
     """Insert a verified event by its Stripe id. None when it was already stored.
 
     `payload`: the delivery's JSON text that `event` was parsed from, stored as it came
     (not dumped again); without it, `event` is dumped. One statement that commits by
-    itself (the unique Stripe id decides, also between concurrent deliveries). A type we
-    do not handle is kept, status `ignored`. The caller wakes the drain after commit
+    itself (the unique Stripe id decides, also between concurrent deliveries), without a
+    model instance and with the values as the database takes them. A type we do not
+    handle is kept, status `ignored`. The caller wakes the drain after commit
     (`stripe_events_wake`).
     """
-    stored = StripeEvent(
-        stripe_id=event["id"],
-        type=event["type"],
-        payload=event,
-        created=datetime.fromtimestamp(event["created"], tz=UTC),
-        received_at=timezone.now(),
-        status=E.PENDING if event["type"] in HANDLERS else E.IGNORED,
-    )
-    stored.pk = insert_unless_exists(
+    status = E.PENDING if event["type"] in HANDLERS else E.IGNORED
+    pk = insert_unless_exists(
         model=StripeEvent,
         values={
-            "stripe_id": stored.stripe_id,
-            "type": stored.type,
+            "stripe_id": event["id"],
+            "type": event["type"],
             "payload": json.dumps(event) if payload is None else payload,
-            "created": stored.created,
-            "received_at": stored.received_at,
-            "status": stored.status,
-            "error": stored.error,
-            "attempts": stored.attempts,
+            "created": datetime.fromtimestamp(event["created"], tz=UTC),
+            "received_at": timezone.now(),
+            "status": status.value,
+            "error": "",
+            "attempts": 0,
         },
         unique="stripe_id",
     )
-    if stored.pk is None:
-        return None
-    stored._state.adding = False
-    return stored
+    return None if pk is None else StoredEvent(pk=pk, status=status.value)
 
 
 def stripe_events_wake() -> bool:
     """After a pending event is committed: make sure a drain will run. True when this
-    call published one; False when one is armed already or the cache is down (the event
-    waits for the sweep). A failed publish disarms again, so the next event retries it."""
-    if not cache.add(WAKE_KEY, 1, timeout=WAKE_SECONDS):
+    call published one; False when one is armed already (seen by this process within the
+    hold: not even asked) or the cache is down (the event waits for the sweep). A failed
+    publish disarms again, so the next event retries it."""
+    global _seen_armed_at
+    asked_at = time.monotonic()
+    if asked_at - _seen_armed_at < settings.STRIPE_EVENTS_WAKE_HOLD_MS / 1000:
+        return False
+    added = cache.add(WAKE_KEY, 1, timeout=WAKE_SECONDS)
+    if added is False:  # set by another intake (None: the cache did not answer)
+        _seen_armed_at = asked_at
+    if not added:
         return False
     try:
         send_now(DRAIN_STRIPE_EVENTS)
     except Exception:
         cache.delete(WAKE_KEY)
         raise
+    _seen_armed_at = asked_at
     return True
 
 
@@ -184,7 +206,8 @@ def stripe_events_drain(
         if not batch:
             if disarmed:
                 return DrainResult(processed, temporary)
-            cache.delete(WAKE_KEY)  # then look once more (see the module's docstring)
+            cache.delete(WAKE_KEY)  # then look once more (see the module's docstring),
+            time.sleep(settings.STRIPE_EVENTS_WAKE_HOLD_MS / 1000)  # after the hold
             disarmed = True
             continue
         disarmed = False

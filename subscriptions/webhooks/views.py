@@ -1,11 +1,13 @@
-"""POST /webhooks/stripe/: verify, store once, wake the drain after commit, answer 200."""
+"""POST /webhooks/stripe/: verify, store once, wake the drain after commit, answer 200.
+
+A store that fails for want of the database answers 503: Stripe delivers again later."""
 
 from __future__ import annotations
 
 import logging
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -38,7 +40,11 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         return _error("Invalid Stripe signature or payload.", "signature_invalid", 400)
     except WebhookPayloadError as exc:
         return _error(str(exc), "payload_invalid", 400)
-    stored = stripe_event_store(event=event, payload=request.body.decode())
+    try:
+        stored = stripe_event_store(event=event, payload=request.body.decode())
+    except (OperationalError, InterfaceError) as exc:
+        logger.warning("stripe event %s not stored, the sender will retry: %s", event["id"], exc)
+        return _error("The event could not be stored; retry later.", "store_unavailable", 503)
     if stored is None:
         return JsonResponse({"received": True, "duplicate": True})
     if stored.status == StripeEventStatus.PENDING:

@@ -680,8 +680,7 @@ def test_events_left_pending_are_requeued(deliver, django_capture_on_commit_call
     later = datetime.now(tz=UTC) + timedelta(minutes=11)
     with time_machine.travel(later), django_capture_on_commit_callbacks(execute=True):
         assert stripe_events_requeue() == 1
-    stored.refresh_from_db()
-    assert stored.status == "processed"
+    assert StripeEvent.objects.get(pk=stored.pk).status == "processed"
     assert s.sub().stripe_subscription_id == s.sub_id
 
 

@@ -1,0 +1,35 @@
+"""The nesting bound of json_loads_bounded, with and without the bracket count's shortcut."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from config.parsers import MAX_JSON_DEPTH, JSONTooDeep, json_loads_bounded
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_nesting_up_to_the_bound_parses_and_one_more_level_is_refused(as_bytes: bool) -> None:
+    def load(text: str) -> object:
+        return json_loads_bounded(text.encode() if as_bytes else text)
+
+    assert load(nested(MAX_JSON_DEPTH)) == json.loads(nested(MAX_JSON_DEPTH))
+    with pytest.raises(JSONTooDeep):
+        load(nested(MAX_JSON_DEPTH + 1))
+    with pytest.raises(JSONTooDeep):
+        load(nested(5000))  # past the parser's own recursion limit
+
+
+def test_many_brackets_shallow_parses_and_deep_among_many_is_refused() -> None:
+    wide = json.dumps({"items": [{"id": i, "note": "[{["} for i in range(100)]})
+    assert len(json_loads_bounded(wide)["items"]) == 100  # walked: 300+ brackets, depth 3
+    deep_in_wide = json.dumps({"items": [[] for _ in range(100)], "x": 0}).replace(
+        '"x": 0', '"x": ' + nested(MAX_JSON_DEPTH)
+    )
+    with pytest.raises(JSONTooDeep):
+        json_loads_bounded(deep_in_wide)
