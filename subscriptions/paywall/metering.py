@@ -61,7 +61,7 @@ class CountedRead:
 
 def _http_request(request: Any) -> HttpRequest:
     """DRF wraps the HttpRequest; attributes must be set on the inner one."""
-    return getattr(request, "_request", request)  # type: ignore[no-any-return]
+    return getattr(request, "_request", request)
 
 
 def _cookie(http: HttpRequest) -> tuple[str | None, list[CountedRead] | None]:

@@ -90,14 +90,14 @@ def title_rules(*, refresh: bool = False) -> dict[int, TitleRule]:
     """Every title's resolved rule. Hot path: one cache read (the version)."""
     version = current_version()
     if not refresh and _local["version"] == version and _local["map"] is not None:
-        return _local["map"]  # type: ignore[no-any-return]
+        return _local["map"]
     key = MAP_KEY.format(version=version)
     resolved = None if refresh else cache.get(key)
     if resolved is None:
         resolved = _build_map()
         cache.set(key, resolved, CACHE_SECONDS)
     _local.update(version=version, map=resolved)
-    return resolved  # type: ignore[no-any-return]
+    return resolved
 
 
 def title_rule(publication_id: int) -> TitleRule:
