@@ -323,6 +323,21 @@ def test_batches_folded_as_written_equal_a_rebuild_and_the_replay(shuffle, setti
     assert rollup_snapshot(title.pk) == kept
 
 
+def metered_read(article, *, reader_key: str, at: datetime) -> dict:
+    """A granted metered read event of an anonymous reader, as the paywall records it."""
+    return {
+        "at": at,
+        "reader_key": reader_key,
+        "user_id": None,
+        "article_id": article.pk,
+        "publication_id": article.publication_id,
+        "granted": True,
+        "reason": "metered",
+        "level": "metered",
+        "entitlement": "",
+    }
+
+
 def test_a_late_read_re_ranks_the_month(settings):
     """A read arriving after later ones were folded moves its article up the meter."""
     settings.METER_FREE_ARTICLES = 2
@@ -333,17 +348,7 @@ def test_a_late_read_re_ranks_the_month(settings):
 
     def read(article, hours):
         read_events.record(
-            {
-                "at": NOW - timedelta(hours=hours),
-                "reader_key": "a:late",
-                "user_id": None,
-                "article_id": article.pk,
-                "publication_id": title.pk,
-                "granted": True,
-                "reason": "metered",
-                "level": "metered",
-                "entitlement": "",
-            }
+            metered_read(article, reader_key="a:late", at=NOW - timedelta(hours=hours))
         )
         read_events.flush()
 
@@ -437,19 +442,7 @@ def test_a_write_does_not_wait_while_the_rollup_is_busy(settings):
     try:
         with other.cursor() as cursor:  # a rebuild in another process
             cursor.execute("SELECT pg_advisory_lock(%s)", [read_rollup.LOCK_KEY])
-        read_events.record(
-            {
-                "at": NOW - timedelta(hours=1),
-                "reader_key": "a:busy",
-                "user_id": None,
-                "article_id": article.pk,
-                "publication_id": title.pk,
-                "granted": True,
-                "reason": "metered",
-                "level": "metered",
-                "entitlement": "",
-            }
-        )
+        read_events.record(metered_read(article, reader_key="a:busy", at=NOW - timedelta(hours=1)))
         read_events.flush()
         assert ReadEvent.objects.filter(publication_id=title.pk).count() == 1
         assert ReadRollupDirty.objects.filter(publication_id=title.pk).exists()
