@@ -230,16 +230,6 @@ def meter_of(
     )
 
 
-def meter_for(
-    *, key: str, article_id: int, publication_id: int, title_cap: int | None, now: datetime
-) -> Meter:
-    """One query: the reader's meter for this article."""
-    reads = reads_for(key=key, now=now)
-    return meter_of(
-        reads, article_id=article_id, publication_id=publication_id, title_cap=title_cap
-    )
-
-
 def _insert_sql(*, postgresql: bool, checks: str) -> str:
     """The meter row's insert, kept only where `checks` (SQL conditions) hold. On
     PostgreSQL its commit does not wait for the WAL flush (see count_read)."""
