@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
@@ -148,6 +149,19 @@ def read_with(keys: list[str]) -> dict[str, object]:
             scope.update({k: v for k, v in reapplied.items() if k in stamps})
         found.update({k: v for k, v in reapplied.items() if k in keys})
     return {key: found[key] for key in keys if key in found}
+
+
+def read_stamped(stamp_key: str, key: str) -> tuple[str, dict[str, Any] | None]:
+    """A record versioned by a stamp: the stamp (made now if it has none) and the record
+    under `key` when it was made under that stamp (its "stamp" entry), else None. Warm:
+    the same round trip as `read_with`. The stamp is read before the caller reads the
+    database for a new record: a change committed after this read moves the stamp, so a
+    record stored with this stamp is never read again."""
+    found = read_with([stamp_key, key])
+    stamp, record = found.get(stamp_key), found.get(key)
+    if stamp and isinstance(record, dict) and record.get("stamp") == stamp:
+        return str(stamp), record
+    return (str(stamp) if stamp else ensure(stamp_key)), None
 
 
 def bump(key: str) -> None:
