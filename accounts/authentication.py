@@ -9,6 +9,14 @@ current stamp. Saving or deleting the user, and any change to its subscription, 
 stamp (now and again after commit), so every process reads the database on its next
 request: a stale record is never read again, whichever process wrote it and when.
 
+The request learns whose account it is from its session's data or its token's rows, which
+are themselves read from the cache: a pointer from the session key (or the token key) to
+the account id lets the request's first round trip bring the session's data (or the
+token's rows), the account's stamp and its record together with the version stamps
+(`versions.read_with(..., via=...)`, one Lua script on Redis). What the pointer names is
+used only when the session's data (or the token's row) name the same account; otherwise
+it costs one more round trip and the pointer is set again.
+
 - `CachedAuthenticationMiddleware` replaces Django's `AuthenticationMiddleware`: the
   session's user from the record. Anything unusual (no record possible, a session hash
   that does not match the record's, a deactivated or deleted account) is decided by
@@ -58,10 +66,17 @@ from config import versions
 from subscriptions import selectors as subscription_selectors
 
 from .models import User
+from .sessions import SessionStore
 
-RECORD_KEY = "account-record:v1:{user_id}"
+RECORD_PREFIX = "account-record:v1:"
+RECORD_KEY = RECORD_PREFIX + "{user_id}"
 TOKEN_STAMP_KEY = "api-token-stamp:v1:{token_key}"
 TOKEN_RECORD_KEY = "api-token-record:v1:{token_key}"
+# Pointers: the account a session or a token key belongs to, so that the request's first
+# cache round trip brings that account's stamp and record along (`versions.read_with`).
+SESSION_ACCOUNT_KEY = "session-account:v1:{session_key}"
+TOKEN_ACCOUNT_KEY = "api-token-account:v1:{token_key}"
+ACCOUNT_PREFIXES = (versions.ACCOUNT_STAMP_PREFIX, RECORD_PREFIX)
 RECORD_TRUST_SECONDS = 300
 _USER_FIELDS = [f.attname for f in User._meta.concrete_fields if f.attname != "password"]
 _TOKEN_FIELDS = [f.attname for f in AuthToken._meta.concrete_fields]
@@ -81,11 +96,15 @@ def _user_from(record: dict[str, Any]) -> User:
     return user
 
 
-def account_record(*, user_id: int) -> tuple[User, str] | None:
+def account_record(
+    *, user_id: int, found: dict[str, object] | None = None
+) -> tuple[User, str] | None:
     """The account's user (with its subscription's state attached) and its session auth
-    hash; None when there is no such user. Warm: one cache round trip, no SQL."""
+    hash; None when there is no such user. Warm: one cache round trip, no SQL; none when
+    `found` is what `versions.read_with` answered through the account's pointer (see
+    `_through`)."""
     record_key = RECORD_KEY.format(user_id=user_id)
-    stamp, record = versions.read_stamped(versions.account_key(user_id), record_key)
+    stamp, record = versions.read_stamped(versions.account_key(user_id), record_key, found=found)
     if record is not None and _trusted(record):
         return _user_from(record), str(record["auth_hash"])
     user = User.objects.filter(pk=user_id).first()
@@ -112,8 +131,26 @@ def account_changed(*, user_id: int) -> None:
     transaction.on_commit(lambda: versions.bump(key))
 
 
+def _through(pointer: str, found: dict[str, object], user_id: int) -> dict[str, object] | None:
+    """What `versions.read_with` found through the pointer, when it points at the account
+    the request has shown (its session's data, its token's row): then that account's
+    stamp and record were read with it. Else None, and the pointer is set for the next
+    request (a pointer is a hint: a stale one costs a round trip, never a wrong user)."""
+    if found.get(pointer) == user_id:
+        return found
+    cache.set(pointer, user_id, settings.SESSION_COOKIE_AGE)
+    return None
+
+
 def _session_user(request: HttpRequest) -> Any:
     session = request.session
+    found: dict[str, object] = {}
+    pointer = ""
+    if isinstance(session, SessionStore) and (data_key := session.cached_data_key()):
+        # The session's data with the stamps, and its account's stamp and record.
+        pointer = SESSION_ACCOUNT_KEY.format(session_key=session.session_key)
+        found = versions.read_with([data_key], via=(pointer, ACCOUNT_PREFIXES))
+        session.preload(found.get(data_key))
     try:
         user_id = int(session[auth.SESSION_KEY])
         backend = session[auth.BACKEND_SESSION_KEY]
@@ -122,10 +159,12 @@ def _session_user(request: HttpRequest) -> Any:
     session_hash = session.get(auth.HASH_SESSION_KEY)
     if backend not in settings.AUTHENTICATION_BACKENDS or not session_hash:
         return auth.get_user(request)
-    found = account_record(user_id=user_id)
-    if found is None:
+    account = account_record(
+        user_id=user_id, found=_through(pointer, found, user_id) if pointer else None
+    )
+    if account is None:
         return auth.get_user(request)
-    user, auth_hash = found
+    user, auth_hash = account
     if not user.is_active or not constant_time_compare(session_hash, auth_hash):
         return auth.get_user(request)  # deactivated, or another password: Django decides
     user.backend = backend  # type: ignore[attr-defined]
@@ -150,11 +189,15 @@ class CachedAuthenticationMiddleware(AuthenticationMiddleware):
         request.auser = partial(_arequest_user, request)
 
 
-def _token_rows(token_key: str) -> list[dict[str, Any]] | None:
+def _token_rows(token_key: str, found: dict[str, object]) -> list[dict[str, Any]] | None:
     """The tokens' fields with this key prefix, cached under the key's stamp; None when
-    the cache cannot tell (then knox looks)."""
+    the cache cannot tell (then knox looks). `found` gets what the same round trip read
+    through the key's account pointer."""
     record_key = TOKEN_RECORD_KEY.format(token_key=token_key)
-    stamp, record = versions.read_stamped(TOKEN_STAMP_KEY.format(token_key=token_key), record_key)
+    stamp_key = TOKEN_STAMP_KEY.format(token_key=token_key)
+    pointer = TOKEN_ACCOUNT_KEY.format(token_key=token_key)
+    found.update(versions.read_with([stamp_key, record_key], via=(pointer, ACCOUNT_PREFIXES)))
+    stamp, record = versions.read_stamped(stamp_key, record_key, found=found)
     if record is not None and _trusted(record):
         rows: list[dict[str, Any]] = record["rows"]
         return rows
@@ -184,7 +227,8 @@ class CachedTokenAuthentication(TokenAuthentication):
         except UnicodeDecodeError:
             return super().authenticate_credentials(token)
         token_key = text[: CONSTANTS.TOKEN_KEY_LENGTH]
-        rows = _token_rows(token_key)
+        found: dict[str, object] = {}
+        rows = _token_rows(token_key, found)
         if not rows:
             return super().authenticate_credentials(token)
         try:
@@ -197,10 +241,13 @@ class CachedTokenAuthentication(TokenAuthentication):
                 continue
             if row["expiry"] is not None and row["expiry"] < now:
                 break  # expired: knox refuses it and deletes it
-            found = account_record(user_id=row["user_id"])
-            if found is None or not found[0].is_active:
+            pointer = TOKEN_ACCOUNT_KEY.format(token_key=token_key)
+            account = account_record(
+                user_id=row["user_id"], found=_through(pointer, found, row["user_id"])
+            )
+            if account is None or not account[0].is_active:
                 raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-            user = found[0]
+            user = account[0]
             auth_token = AuthToken.from_db(
                 "default", _TOKEN_FIELDS, [row[f] for f in _TOKEN_FIELDS]
             )

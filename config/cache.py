@@ -13,15 +13,16 @@ first met, then at most one a minute that counts the calls answered without Redi
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django_redis.cache import RedisCache as DjangoRedisCache
 from django_redis.client import DefaultClient
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from . import redis_command
 
@@ -77,6 +78,24 @@ def _cause(exc: BaseException | None) -> str:
 
 IGNORED_ERRORS = IgnoredCacheErrors()
 
+# `RedisCache.get_many_via` in one round trip: the keys' values, the pointer's value,
+# and, when the pointer has one, the values of each prefix followed by it. The named keys
+# are not declared in KEYS (they are known only inside): fine on one Redis server, not
+# on a cluster, which this project does not use.
+_VIA_SCRIPT = """
+local found = redis.call('MGET', unpack(KEYS))
+local pointer = redis.call('GET', ARGV[1])
+found[#KEYS + 1] = pointer
+if pointer then
+  local named = {}
+  for i = 2, #ARGV do named[i - 1] = ARGV[i] .. pointer end
+  local more = redis.call('MGET', unpack(named))
+  for i = 1, #more do found[#KEYS + 1 + i] = more[i] end
+end
+return found
+"""
+_VIA_SHA = hashlib.sha1(_VIA_SCRIPT.encode()).hexdigest()
+
 
 class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
@@ -94,18 +113,58 @@ class RedisCache(DjangoRedisCache):
         keys = list(keys)
         if not keys:
             return {}
+        made = [client.make_key(key, version=version) for key in keys]
+        values = self._reply(lambda pool: redis_command.command(pool, "MGET", *made))
+        if values is None:
+            return {}
+        return {key: client.decode(v) for key, v in zip(keys, values, strict=True) if v is not None}
+
+    def get_many_via(
+        self, keys: Sequence[str], pointer: str, prefixes: Sequence[str]
+    ) -> dict[str, Any]:
+        """`get_many(keys)`, the pointer's value, and the keys the pointer names (each
+        prefix followed by its value), in one round trip (a Lua script). Absent keys are
+        absent from the answer; errors as `get_many`. The pointer's value is an int (which
+        django-redis stores as its digits: anything else it pickles, and names no key).
+        A made prefix followed by the value is the made key of prefix + value: so it is
+        with Django's default KEY_FUNCTION."""
+        client = self.client
+        if type(client) is not DefaultClient or not keys or not prefixes:
+            return _get_many_via(self, keys, pointer, prefixes)
+        keys = list(keys)
+        made = [client.make_key(key) for key in keys]
+        args = [client.make_key(pointer), *(client.make_key(p) for p in prefixes)]
+
+        def run(pool: Any) -> Any:
+            try:
+                return redis_command.command(pool, "EVALSHA", _VIA_SHA, len(made), *made, *args)
+            except NoScriptError:  # the server's first run of it (since a restart)
+                return redis_command.command(pool, "EVAL", _VIA_SCRIPT, len(made), *made, *args)
+
+        values = self._reply(run)
+        if values is None:
+            return {}
+        # Lua's false (a missing value) is None on a RESP2 connection, False on RESP3.
+        values = [None if v is None or v is False else v for v in values]
+        found = {k: client.decode(v) for k, v in zip(keys, values, strict=False) if v is not None}
+        target = values[len(keys)] if len(values) > len(keys) else None
+        if target is not None:
+            found[pointer] = name = client.decode(target)
+            named = zip(prefixes, values[len(keys) + 1 :], strict=False)
+            found.update({f"{p}{name}": client.decode(v) for p, v in named if v is not None})
+        return found
+
+    def _reply(self, send: Callable[[Any], Any]) -> Any:
+        """`send(pool)`'s reply on the read pool; None when Redis failed and errors are
+        ignored (then logged as django-redis logs them)."""
         try:
-            pool = client.get_client(write=False).connection_pool
-            values = redis_command.command(
-                pool, "MGET", *(client.make_key(key, version=version) for key in keys)
-            )
+            return send(self.client.get_client(write=False).connection_pool)
         except (RedisError, OSError):
             if not self._ignore_exceptions:
                 raise
             if self.logger is not None:
                 self.logger.exception(IGNORED)
-            return {}
-        return {key: client.decode(v) for key, v in zip(keys, values, strict=True) if v is not None}
+            return None
 
     def touch(self, *args: Any, **kwargs: Any) -> bool:
         try:
@@ -116,3 +175,20 @@ class RedisCache(DjangoRedisCache):
             if self.logger is not None:
                 self.logger.exception(IGNORED)
             return False
+
+
+def _get_many_via(cache: Any, keys: Sequence[str], pointer: str, prefixes: Sequence[str]) -> dict:
+    """`get_many_via` for any Django cache: two reads."""
+    found: dict[str, Any] = cache.get_many([*keys, pointer])
+    if pointer in found and prefixes:
+        found.update(cache.get_many([f"{prefix}{found[pointer]}" for prefix in prefixes]))
+    return found
+
+
+def get_many_via(cache: Any, keys: Sequence[str], pointer: str, prefixes: Sequence[str]) -> dict:
+    """The keys' values, the pointer's, and those of the keys it names (`prefix` +
+    its value): one round trip on Redis (`RedisCache.get_many_via`), two elsewhere."""
+    method = getattr(cache, "get_many_via", None)  # `cache` may be Django's proxy
+    if method is not None:
+        return dict(method(keys, pointer, prefixes))
+    return _get_many_via(cache, keys, pointer, prefixes)

@@ -1,5 +1,6 @@
 """One Redis command on a pooled connection, for the article page's two round trips (the
-version stamps' MGET, the read event's RPUSH).
+version stamps' MGET — for a signed-in reader the EVALSHA of `cache.get_many_via`, which
+reads the session or token and the account with them — and the read event's RPUSH).
 
 redis-py's `execute_command` wraps every command in a retry object, metrics hooks and
 per-command dispatch (~200 Python calls); measured in-process, an RPUSH cost 72 µs of CPU

@@ -42,6 +42,8 @@ from typing import Any
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
 
+from .cache import get_many_via
+
 logger = logging.getLogger(__name__)
 
 _registered: set[str] = set()
@@ -64,10 +66,13 @@ class _Unsettled:
 _unsettled = _Unsettled()
 
 
+ACCOUNT_STAMP_PREFIX = "account-stamp:v1:"
+
+
 def account_key(user_id: int) -> str:
     """The stamp of one account's cached record (the user row with its subscription's
     state, accounts.session): any change to either moves it."""
-    return f"account-stamp:v1:{user_id}"
+    return f"{ACCOUNT_STAMP_PREFIX}{user_id}"
 
 
 def register(key: str) -> str:
@@ -131,33 +136,50 @@ def current(key: str) -> str:
     return scope[key]
 
 
-def read_with(keys: list[str]) -> dict[str, object]:
+Via = tuple[str, tuple[str, ...]]
+
+
+def read_with(keys: list[str], *, via: Via | None = None) -> dict[str, object]:
     """The values of `keys` (per-record stamps and the records they version) in the same
     round trip as the request's stamps, when those are not read yet. Missing keys are
-    absent; with the cache down, everything is."""
+    absent; with the cache down, everything is.
+
+    `via` (a pointer key and key prefixes): also the pointer's value and the keys it
+    names, each prefix followed by that value, still in one round trip — a record
+    reached through a key the request holds (its session's, its token's), without a
+    round trip to learn whose it is. A pointer is a hint: the caller uses what it names
+    only once the request has shown the same value."""
     scope = _scope.get()
     stamps = sorted(_registered) if scope is not None and not scope else []
     try:
-        found = cache.get_many([*stamps, *keys])
+        if via is None:
+            found = cache.get_many([*stamps, *keys])
+        else:
+            found = get_many_via(cache, [*stamps, *keys], *via)
     except Exception:  # the cache is down; see the module docstring
         found = {}
     if stamps and scope is not None:
         scope.update({k: str(found[k]) if found.get(k) else _create(k)[0] for k in stamps})
+    wanted = [*keys, *(k for k in found if k not in keys and k not in stamps)]
     if _unsettled and found:
-        reapplied = _settled([*stamps, *keys])
+        reapplied = _settled([*stamps, *wanted])
         if scope is not None:
             scope.update({k: v for k, v in reapplied.items() if k in stamps})
-        found.update({k: v for k, v in reapplied.items() if k in keys})
-    return {key: found[key] for key in keys if key in found}
+        found.update({k: v for k, v in reapplied.items() if k in wanted})
+    return {key: found[key] for key in wanted if key in found}
 
 
-def read_stamped(stamp_key: str, key: str) -> tuple[str, dict[str, Any] | None]:
+def read_stamped(
+    stamp_key: str, key: str, *, found: dict[str, object] | None = None
+) -> tuple[str, dict[str, Any] | None]:
     """A record versioned by a stamp: the stamp (made now if it has none) and the record
     under `key` when it was made under that stamp (its "stamp" entry), else None. Warm:
-    the same round trip as `read_with`. The stamp is read before the caller reads the
+    the same round trip as `read_with`, or none when `found` is what a `read_with` that
+    asked for both keys answered. The stamp is read before the caller reads the
     database for a new record: a change committed after this read moves the stamp, so a
     record stored with this stamp is never read again."""
-    found = read_with([stamp_key, key])
+    if found is None:
+        found = read_with([stamp_key, key])
     stamp, record = found.get(stamp_key), found.get(key)
     if stamp and isinstance(record, dict) and record.get("stamp") == stamp:
         return str(stamp), record

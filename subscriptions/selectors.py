@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -31,7 +32,32 @@ class Entitlement:
         return cls(entitled=False, reason=EntitlementReason.NONE, status=S.NONE)
 
 
-def entitlement_of(sub: Subscription | None, *, now: datetime | None = None) -> Entitlement:
+class SubscriptionFacts(Protocol):
+    """What the entitlement is derived from: a Subscription row has it, and so has the
+    cached state (`StateFacts`) that the signed-in reader's page reads."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def trial_ends_at(self) -> datetime | None: ...
+    @property
+    def past_due_since(self) -> datetime | None: ...
+    @property
+    def complimentary_until(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StateFacts:
+    """The cached state's fields (STATE_FIELDS): a model instance would cost every
+    signed-in reader's page a Subscription built field by field, for four attributes."""
+
+    status: str
+    trial_ends_at: datetime | None = None
+    past_due_since: datetime | None = None
+    complimentary_until: datetime | None = None
+
+
+def entitlement_of(sub: SubscriptionFacts | None, *, now: datetime | None = None) -> Entitlement:
     """Pure: derived from the row's state and the clock, never stored.
 
     Entitled: trialing until trial_ends_at; active; past_due within GRACE_PERIOD_DAYS of
@@ -102,7 +128,7 @@ def entitlement_for_user(
         return Entitlement.none()
     if state is None:
         state = cached_subscription_state(user_id=user_id)
-    return entitlement_of(Subscription(**state), now=now)
+    return entitlement_of(StateFacts(**state), now=now)  # type: ignore[arg-type]
 
 
 def forget_cached_state(*, user_id: int | None) -> None:

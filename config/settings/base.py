@@ -181,7 +181,9 @@ LOCAL_CACHE: dict[str, Any] = {
 CACHES = {"default": redis_cache(REDIS_URL) if REDIS_URL else LOCAL_CACHE}
 # Ignored cache errors (Redis down) are logged; sign-in limits are not enforced meanwhile.
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = (
+    "accounts.sessions"  # cached_db, its data read with the account (accounts.sessions)
+)
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -1,7 +1,8 @@
 """The article page's two Redis round trips without redis-py's per-command machinery
 (config/redis_command.py): the cache's `get_many` reads what django-redis wrote, a dead
-pooled connection is replaced, and an error reply or Redis down is handled as before.
-Run where REDIS_URL is set (CI)."""
+pooled connection is replaced, and an error reply or Redis down is handled as before;
+`get_many_via` (the signed-in reader's stamps, session or token, and account in one
+round trip) answers as the plain reads it replaces. Run where REDIS_URL is set (CI)."""
 
 import os
 
@@ -11,6 +12,7 @@ from django.core.cache import caches
 from redis.exceptions import ResponseError
 
 from config import redis_command
+from config.cache import _get_many_via, get_many_via
 from config.settings.base import redis_cache
 
 pytestmark = pytest.mark.integration
@@ -78,3 +80,39 @@ def test_redis_down_raises_without_ignore_exceptions(settings):
     settings.CACHES = {"default": config}
     with pytest.raises(Exception):  # noqa: B017  (redis' ConnectionError, as django-redis)
         caches["default"].get_many(["stamp"])
+
+
+def test_get_many_via_answers_as_two_plain_reads(cache):
+    """One round trip on Redis, the same answer as a `get_many` of the keys and the
+    pointer, then of the keys the pointer names; absent keys absent."""
+    cache.set_many({"k1": "stamp", "k2": {"a": 1}, "ptr": 7, "stamp:7": "s7", "record:7": [1]})
+    cases = [
+        (["k1", "k2", "k3"], "ptr", ("stamp:", "record:", "none:")),
+        (["k1"], "no-pointer", ("stamp:",)),
+        (["k3"], "ptr", ("record:",)),
+    ]
+    for keys, pointer, prefixes in cases:
+        assert get_many_via(cache, keys, pointer, prefixes) == _get_many_via(
+            cache, keys, pointer, prefixes
+        )
+    assert get_many_via(cache, ["k1"], "ptr", ("stamp:",)) == {
+        "k1": "stamp",
+        "ptr": 7,
+        "stamp:7": "s7",
+    }
+
+
+def test_get_many_via_loads_its_script_when_the_server_forgot_it(cache):
+    cache.set_many({"k": 1, "ptr": 5, "p:5": 2})
+    redis.Redis.from_url(os.environ["REDIS_URL"]).script_flush()
+    assert get_many_via(cache, ["k"], "ptr", ("p:",)) == {"k": 1, "ptr": 5, "p:5": 2}
+
+
+def test_a_pointer_that_is_not_an_int_names_no_key(cache):
+    cache.set_many({"ptr": "x", "p:x": 2})
+    assert get_many_via(cache, ["k"], "ptr", ("p:",)) == {"ptr": "x"}
+
+
+def test_get_many_via_with_redis_down_finds_nothing(settings):
+    settings.CACHES = {"default": redis_cache("redis://127.0.0.1:1/0")}
+    assert get_many_via(caches["default"], ["k"], "ptr", ("p:",)) == {}
