@@ -188,11 +188,14 @@ def transition_many(
         if from_status in MRR_STATUSES or to in MRR_STATUSES:
             mrr_record_many(subscription_ids=[pk for pk, _ in rows], at=now)
         user_ids = [user_id for _, user_id in rows if user_id is not None]
+        forget_cached_states(user_ids=user_ids)
         transaction.on_commit(lambda: forget_cached_states(user_ids=user_ids))
     return rows
 
 
 def forget_cached_states(*, user_ids: list[int]) -> None:
     """One cache round trip for the whole batch: the accounts' stamps move (see
-    selectors.forget_cached_state)."""
+    selectors.forget_cached_state). Called in the change's transaction, so that a bump
+    the cache does not take is kept with the change (config.versions), and again after
+    commit, so that nothing read before the commit stays cached under the new stamp."""
     versions.bump_many([versions.account_key(user_id) for user_id in user_ids])

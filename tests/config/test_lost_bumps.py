@@ -196,3 +196,16 @@ def test_a_batch_transition_made_while_redis_is_down_ends_access_when_it_is_back
         assert cancel_by_a_job(user_id=user.pk) == 1
     assert LostBump.objects.filter(key=versions.account_key(user.pk)).exists()
     assert HIDDEN not in api.get(f"/api/v1/articles/{article.slug}/").content.decode()
+
+
+def test_a_batch_transition_keeps_its_lost_bumps_with_the_change(
+    outage, django_capture_on_commit_callbacks
+):
+    """The lost bumps are written in the change's own transaction, as a single change's
+    are: a process that dies between the commit and its after-commit bump still leaves
+    them for the sweep."""
+    user = UserFactory()
+    Subscription.objects.create(user=user, status="active")
+    with outage, django_capture_on_commit_callbacks(execute=False):
+        assert cancel_by_a_job(user_id=user.pk) == 1
+        assert LostBump.objects.filter(key=versions.account_key(user.pk)).exists()
