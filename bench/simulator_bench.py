@@ -52,6 +52,11 @@ def fill(events: int) -> int:
         ):
             cur.execute(f"DELETE FROM subscriptions_{table} WHERE publication_id = %s", [title.pk])
         cur.execute(
+            "DELETE FROM subscriptions_conversion WHERE subscription_id IN "
+            "(SELECT s.id FROM subscriptions_subscription s JOIN accounts_user u"
+            " ON u.id = s.user_id WHERE u.email LIKE 'sim%%@bench.local')"
+        )
+        cur.execute(
             "DELETE FROM subscriptions_subscription WHERE user_id IN "
             "(SELECT id FROM accounts_user WHERE email LIKE 'sim%%@bench.local')"
         )
@@ -99,6 +104,13 @@ def fill(events: int) -> int:
                    now() + interval '10 days', false, now(), now(), ''
                FROM accounts_user WHERE email LIKE 'sim%%@bench.local' AND id < %s""",
             [first_user + 4000],
+        )
+        # Each trial's start as attribution keeps it: what the simulator counts.
+        cur.execute(
+            """INSERT INTO subscriptions_conversion (subscription_id, kind, started_at)
+               SELECT s.id, 'trial', s.trial_started_at FROM subscriptions_subscription s
+               JOIN accounts_user u ON u.id = s.user_id
+               WHERE u.email LIKE 'sim%%@bench.local'"""
         )
         # After a previous run's rows were deleted: as autovacuum would leave the tables.
         for table in ("readevent", "readrollupday", "readrollupcount", "readrollupreader"):

@@ -27,7 +27,8 @@ says which: `meter_window()`); the current article overrides apply to the whole 
 reads are never dated after today.
 
 Conversions: readers (signed in at the time of the read) who started a trial or a paid
-subscription within 24 h after a wall this rule shows them on this title.
+subscription within 24 h after a wall this rule shows them on this title, each start at
+the time attribution kept for it (`Conversion.started_at`, the stats' time).
 """
 
 from __future__ import annotations
@@ -43,12 +44,11 @@ from django.db import connection
 from django.utils import timezone
 
 from subscriptions.models import (
-    AuditEntry,
+    Conversion,
     ReadEvent,
     ReadRollupCount,
     ReadRollupDay,
     ReadRollupReader,
-    Subscription,
 )
 from subscriptions.services import read_rollup
 
@@ -241,28 +241,18 @@ def _walls_sql(*, users: int | None) -> str:
 def conversions(
     *, since: datetime, until: datetime, user_ids: list[int] | None = None
 ) -> list[tuple[int, datetime, str]]:
-    """(user id, when, "trial" | "subscription") started in [since, until)."""
-    trials = Subscription.objects.filter(
-        user__isnull=False, trial_started_at__gte=since, trial_started_at__lt=until
-    )
-    paid = AuditEntry.objects.filter(
-        subscription__user__isnull=False, to_status="active", at__gte=since, at__lt=until
+    """(user id, when, "trial" | "subscription") started in [since, until): the starts
+    attribution kept (`subscriptions.Conversion`), dated as the stats date them (a start
+    learnt from Stripe at Stripe's time, not at the processing of a delayed webhook)."""
+    started = Conversion.objects.filter(
+        subscription__user__isnull=False, started_at__gte=since, started_at__lt=until
     )
     if user_ids is not None:
-        trials = trials.filter(user_id__in=user_ids)
-        paid = paid.filter(subscription__user_id__in=user_ids)
-    rows: list[tuple[int, datetime, str]] = [
-        (int(u), started, "trial")
-        for u, started in trials.values_list("user_id", "trial_started_at")
-        if started is not None
+        started = started.filter(subscription__user_id__in=user_ids)
+    return [
+        (int(user), at, str(kind))
+        for user, at, kind in started.values_list("subscription__user_id", "started_at", "kind")
     ]
-    rows += [
-        (int(u), started, "subscription")
-        for u, started in paid.exclude(from_status__in=["active", "past_due"]).values_list(
-            "subscription__user_id", "at"
-        )
-    ]
-    return rows
 
 
 def simulate(*, publication_id: int, rule: SimRule, now: datetime | None = None) -> Outcome:

@@ -13,7 +13,7 @@ from django.conf import settings
 from articles.models import Article
 from publishers import simulator
 from subscriptions.models import (
-    AuditEntry,
+    Conversion,
     ReadEvent,
     ReadRollupCount,
     ReadRollupDay,
@@ -106,6 +106,14 @@ def replay(events, rule: simulator.SimRule, now: datetime) -> dict:
     }
 
 
+def trial_started(user, at: datetime) -> None:
+    """A trial started at `at`, kept as attribution keeps every start (a Conversion)."""
+    sub = Subscription.objects.create(
+        user=user, status="trialing", trial_started_at=at, trial_ends_at=at + timedelta(days=14)
+    )
+    Conversion.objects.create(subscription=sub, kind="trial", started_at=at)
+
+
 def history(seed: int, now: datetime = NOW, write=None):
     """A title with overridden and inheriting articles, anonymous and signed-in readers
     (some entitled on some reads), re-reads, reads before the 30 days, another title's
@@ -162,20 +170,12 @@ def history(seed: int, now: datetime = NOW, write=None):
         write(rows, rng)
     for user in users[:5]:
         started = now - timedelta(days=rng.uniform(0, 29))
-        Subscription.objects.create(
-            user=user,
-            status="trialing",
-            trial_started_at=started,
-            trial_ends_at=started + timedelta(days=14),
-        )
-    sub = Subscription.objects.get(user=users[0])
-    AuditEntry.objects.create(
-        subscription=sub,
-        at=now - timedelta(days=2),
-        action="stripe.sync",
-        from_status="trialing",
-        to_status="active",
-        source="stripe",
+        trial_started(user, started)
+    # The first converts to a paid subscription.
+    Conversion.objects.create(
+        subscription=Subscription.objects.get(user=users[0]),
+        kind="subscription",
+        started_at=now - timedelta(days=2),
     )
     return title, list(ReadEvent.objects.select_related("article").filter(publication_id=title.pk))
 
@@ -219,12 +219,7 @@ def test_conversions_follow_a_wall_within_24_hours():
             reason="registered",
             level="registered",
         )
-        Subscription.objects.create(
-            user=user,
-            status="trialing",
-            trial_started_at=NOW - timedelta(days=1),
-            trial_ends_at=NOW + timedelta(days=13),
-        )
+        trial_started(user, NOW - timedelta(days=1))
     premium = simulator.simulate(
         publication_id=title.pk, rule=simulator.SimRule("premium", None), now=NOW
     )
