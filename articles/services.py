@@ -15,6 +15,7 @@ from django.db import transaction
 from subscriptions import paywall
 
 from .models import Article, ArticleAccess, Publisher, PublisherStaff, StaffRole
+from .signals import content_changed
 
 ALLOWED_TAGS = {
     "p",
@@ -95,27 +96,38 @@ def article_save(*, article: Article) -> Article:
         )
         article.save()
         if before is None:
-            titles = (
-                set() if article.access_level == ArticleAccess.INHERIT else {article.publication_id}
-            )
+            if article.access_level != ArticleAccess.INHERIT:
+                paywall.articles_added(articles=[(article.pk, article.publication_id)])
         elif before != (article.access_level, article.publication_id):
-            titles = {before[1], article.publication_id}
-        else:
-            titles = set()
-        if titles:
-            paywall.article_levels_changed(publication_ids=sorted(titles))
+            paywall.article_levels_changed(
+                publication_ids=sorted({before[1], article.publication_id})
+            )
     return article
 
 
+def _ids_by_slug(slugs: Sequence[str], *, batch_size: int) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(slugs), batch_size):
+        chunk = slugs[start : start + batch_size]
+        found.update(Article.objects.filter(slug__in=chunk).values_list("slug", "pk"))
+    return found
+
+
 def articles_create(*, articles: Sequence[Article], batch_size: int = 500) -> None:
-    """Insert many new articles at once (slugs already taken are skipped), bodies sanitised."""
+    """Insert many new articles at once (slugs already taken are skipped), bodies sanitised.
+    The catalogue's stamp moves (a bulk insert sends no signal); the paywall is told of
+    the new overridden articles."""
     for article in articles:
         article.body = article_body_clean(article.body)
+    titles = {a.slug: a.publication_id for a in articles if a.access_level != ArticleAccess.INHERIT}
     with transaction.atomic():
+        taken = _ids_by_slug(list(titles), batch_size=batch_size)
         Article.objects.bulk_create(articles, batch_size=batch_size, ignore_conflicts=True)
-        overridden = {a.publication_id for a in articles if a.access_level != ArticleAccess.INHERIT}
-        if overridden:
-            paywall.article_levels_changed(publication_ids=sorted(overridden))
+        content_changed()
+        new = [slug for slug in titles if slug not in taken]
+        if new:
+            created = _ids_by_slug(new, batch_size=batch_size)
+            paywall.articles_added(articles=[(pk, titles[slug]) for slug, pk in created.items()])
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ __all__ = [
     "adopt_anonymous_meter",
     "article_access",
     "article_levels_changed",
+    "articles_added",
     "cookie_reader_key",
     "decide",
     "forget_reader",
@@ -78,6 +79,14 @@ def article_levels_changed(*, publication_ids: list[int]) -> None:
     ranks depend on the overrides), so no simulation has to rebuild it in a request."""
     rules_changed()
     rollup.queue_rebuild(publication_ids=publication_ids)
+
+
+def articles_added(*, articles: list[tuple[int, int]]) -> None:
+    """New articles, (id, title id), some with an override. Nothing resolves afresh: the
+    rule map holds titles, not articles, and a new article's page is built from its own
+    row. The titles' read rollups stay current (a new article has no reads to rank), so
+    nothing is rebuilt either: a targeted update of what they were built with."""
+    rollup.articles_added(articles=articles)
 
 
 def rules_version() -> str:

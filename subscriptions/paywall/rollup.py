@@ -25,7 +25,8 @@ dirty reader is recomputed in every month it has read.
 
 from __future__ import annotations
 
-from collections import deque
+import hashlib
+from collections import defaultdict, deque
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -66,6 +67,57 @@ def month_of(at: datetime) -> date:
 def rank_cap() -> int:
     """Ranks above the site's limit all walk the same way: they are kept as limit + 1."""
     return int(settings.METER_FREE_ARTICLES) + 1
+
+
+def _signed(overrides: Iterable[tuple[int, str]]) -> str:
+    """The signature of a title whose overridden articles are `overrides` (id, level),
+    in id order, under the site's meter settings."""
+    window = f"rolling={int(settings.METER_ROLLING_DAYS)};" if rolling() else ""
+    text = f"cap={rank_cap()};{window}" + ";".join(f"{pk}={level}" for pk, level in overrides)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _overrides(publication_ids: Iterable[int]) -> dict[int, list[tuple[int, str]]]:
+    """The titles' overridden articles, (id, level) in id order: one query."""
+    found: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    rows = (
+        apps.get_model("articles", "Article")
+        .objects.filter(publication_id__in=list(publication_ids))
+        .exclude(access_level="inherit")
+        .order_by("pk")
+        .values_list("publication_id", "pk", "access_level")
+    )
+    for publication_id, pk, level in rows:
+        found[publication_id].append((pk, level))
+    return found
+
+
+def signature(publication_id: int) -> str:
+    """The article overrides, the meter limit and (when rolling) the meter window that the
+    title's ranks depend on."""
+    return _signed(_overrides([publication_id])[publication_id])
+
+
+def articles_added(*, articles: Iterable[tuple[int, int]]) -> int:
+    """New articles, (id, title id), some overridden: they have no reads yet, so no rank in
+    their titles' rollups moves. A rollup that was current without them is current with
+    them (its signature follows the overrides; one conditional UPDATE, so a rebuild
+    finishing meanwhile is never overwritten by a stale guess); a stale one stays stale.
+    Nothing is rebuilt. Returns how many titles' rollups stay current."""
+    new: dict[int, set[int]] = defaultdict(set)
+    for article_id, publication_id in articles:
+        new[publication_id].add(article_id)
+    if not new:
+        return 0
+    overrides = _overrides(new)
+    kept = 0
+    for publication_id in sorted(new):
+        now_overridden = overrides[publication_id]
+        before = [(pk, level) for pk, level in now_overridden if pk not in new[publication_id]]
+        kept += ReadRollupState.objects.filter(
+            publication_id=publication_id, signature=_signed(before)
+        ).update(signature=_signed(now_overridden))
+    return kept
 
 
 def mark_dirty(events: Iterable[dict[str, Any]]) -> None:

@@ -20,7 +20,6 @@ rollup_read_events`.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 from django.apps import apps
@@ -41,8 +40,8 @@ from ..paywall.rollup import (
     lock,
     meter_ranks,
     queue_rebuild,
-    rank_cap,
     rolling,
+    signature,
     tables,
 )
 
@@ -73,21 +72,6 @@ class RollupPreparing(ApplicationError):
             code="simulation_preparing",
             status_code=503,
         )
-
-
-def signature(publication_id: int) -> str:
-    """The article overrides, the meter limit and (when rolling) the meter window that the
-    title's ranks depend on."""
-    overrides = (
-        apps.get_model("articles", "Article")
-        .objects.filter(publication_id=publication_id)
-        .exclude(access_level="inherit")
-        .order_by("pk")
-        .values_list("pk", "access_level")
-    )
-    window = f"rolling={int(settings.METER_ROLLING_DAYS)};" if rolling() else ""
-    text = f"cap={rank_cap()};{window}" + ";".join(f"{pk}={level}" for pk, level in overrides)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def rebuild(*, publication_id: int, now: datetime | None = None, wait: bool = True) -> bool:

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import pytest
 import time_machine
+from django.test import Client
+from rest_framework.test import APIClient
 
 from articles.models import Article, PublisherStaff
-from articles.services import article_save
+from articles.selectors import content_version
+from articles.services import article_save, articles_create
 from publishers import simulator
-from subscriptions.models import ReadRollupState
+from subscriptions import paywall
+from subscriptions.models import AccessRule, ReadRollupState
 from subscriptions.services import jobs, read_rollup
-from tests.factories import UserFactory
+from tests.factories import ArticleFactory, PublicationFactory, UserFactory
+from tests.paywall.conftest import HIDDEN, body_for
 from tests.publishers.conftest import api_as
 from tests.publishers.test_simulator import NOW, history, replay
 
@@ -168,3 +173,65 @@ def test_article_save_queues_only_when_the_level_changes(big, django_capture_on_
         article_save(article=article)
     assert rebuilds_queued(callbacks) == 1
     assert ReadRollupState.objects.get(publication_id=title.pk).rebuild_queued_at is not None
+
+
+def _create(how: str, article: Article) -> None:
+    if how == "article_save":
+        article_save(article=article)
+    else:
+        articles_create(articles=[article])
+
+
+@pytest.mark.parametrize("how", ["article_save", "articles_create"])
+def test_a_new_article_with_an_override_keeps_the_built_rollup_without_a_rebuild(
+    big, django_capture_on_commit_callbacks, how
+):
+    """A new article has no reads: no rank of the title's rollup moves, so a rollup that
+    was current is current under the new overrides (its signature follows them) and
+    nothing is rebuilt; the rule map holds no article, so the rules stay as they were."""
+    title, events = history(17)
+    jobs.run("rollup_read_events")
+    built = ReadRollupState.objects.get(publication_id=title.pk).signature
+    rules_before = paywall.rules_version()
+    new = ArticleFactory.build(publication=title, access_level="premium")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        _create(how, new)
+    assert rebuilds_queued(callbacks) == 0
+    state = ReadRollupState.objects.get(publication_id=title.pk)
+    assert state.signature == read_rollup.signature(title.pk) != built
+    assert state.rebuild_queued_at is None
+    assert paywall.rules_version() == rules_before
+    rule = simulator.SimRule("metered", None)
+    sql = simulator.simulate(publication_id=title.pk, rule=rule, now=NOW).as_dict()
+    assert sql == replay(events, rule, NOW)  # answered in the request, and right
+
+
+@pytest.mark.parametrize("how", ["article_save", "articles_create"])
+def test_a_new_article_in_a_stale_title_leaves_it_stale(big, how):
+    title, _ = history(18)  # loaded in bulk: never built
+    ReadRollupState.objects.create(publication_id=title.pk, signature="built-under-old-limits")
+    _create(how, ArticleFactory.build(publication=title, access_level="free"))
+    state = ReadRollupState.objects.get(publication_id=title.pk)
+    assert state.signature == "built-under-old-limits"
+
+
+@pytest.mark.parametrize("how", ["article_save", "articles_create"])
+@pytest.mark.parametrize("level, walled", [("premium", True), ("free", False)])
+def test_a_new_overridden_article_has_its_access_on_the_next_request(settings, how, level, walled):
+    """The pages of the title are warm (rule map and snapshots built) when the article is
+    created: its page and the API decide by its override at once."""
+    settings.METER_FREE_ARTICLES = 0
+    title = PublicationFactory()
+    AccessRule.objects.create(scope="publication", publication=title, access_level="registered")
+    old = ArticleFactory(publication=title)
+    client = Client()
+    assert "wall-heading" in client.get(f"/a/{old.slug}/").content.decode()
+    content_before = content_version()
+    new = ArticleFactory.build(publication=title, access_level=level, body=body_for("new"))
+    _create(how, new)
+    assert content_version() != content_before  # listings and Related Stories see it
+    html = client.get(f"/a/{new.slug}/").content.decode()
+    assert ("wall-heading" in html) is walled
+    assert (f"{HIDDEN}-new-ONE" in html) is not walled
+    body = APIClient().get(f"/api/v1/articles/{new.slug}/").json()
+    assert body["access"]["reason"] == ("subscribers_only" if walled else "free")
