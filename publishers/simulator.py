@@ -52,7 +52,7 @@ from subscriptions.models import (
 )
 from subscriptions.services import read_rollup
 
-WINDOW_DAYS = 30
+WINDOW_DAYS = read_rollup.SIMULATION_DAYS  # what the rollup keeps (its prune)
 CONVERSION_HOURS = 24
 ENTITLED = ("subscriber", "trial", "complimentary")
 WALLS = ("meter_exhausted", "registration_required", "subscribers_only")

@@ -195,7 +195,10 @@ def _dunning_period(row: tuple, *, day: int) -> str:
 
 
 def prune_meter(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:
-    """Drop meter rows from windows long past (the current and the previous windows stay)."""
+    """Drop meter rows from windows long past (the current and the previous windows stay),
+    and the read rollup's rows of days older than the rule simulator's 30 days."""
+    from . import read_rollup
+
     now = now or timezone.now()
     if settings.METER_WINDOW == "rolling":
         cutoff = now - timedelta(days=settings.METER_ROLLING_DAYS * settings.METER_KEEP_WINDOWS)
@@ -208,7 +211,8 @@ def prune_meter(*, now: datetime | None = None, chunk_size: int | None = None) -
     deleted = 0
     for rows in _chunks(old, (), _size(chunk_size)):
         deleted += MeterEntry.objects.filter(pk__in=[row[0] for row in rows]).delete()[0]
-    return JobResult("prune_meter", deleted, {})
+    rollup = read_rollup.prune(now=now, chunk_size=_size(chunk_size))
+    return JobResult("prune_meter", deleted + sum(rollup.values()), {"meter": deleted, **rollup})
 
 
 def flush_read_events(*, now: datetime | None = None, chunk_size: int | None = None) -> JobResult:

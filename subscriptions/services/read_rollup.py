@@ -20,7 +20,8 @@ rollup_read_events`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 
 from django.apps import apps
 from django.conf import settings
@@ -29,7 +30,14 @@ from django.utils import timezone
 
 from config.exceptions import ApplicationError
 
-from ..models import ReadEvent, ReadRollupDirty, ReadRollupState
+from ..models import (
+    ReadEvent,
+    ReadRollupCount,
+    ReadRollupDay,
+    ReadRollupDirty,
+    ReadRollupReader,
+    ReadRollupState,
+)
 from ..paywall.rollup import (
     LOCK_KEY,
     apply_pending,
@@ -47,11 +55,15 @@ from ..paywall.rollup import (
 
 __all__ = [
     "LOCK_KEY",
+    "SIMULATION_DAYS",
     "RollupPreparing",
     "apply_pending",
     "ensure_current",
     "granted_with",
     "meter_ranks",
+    "prune",
+    "prune_before",
+    "prune_chunks",
     "queue_rebuild",
     "rebuild",
     "rolling",
@@ -59,6 +71,9 @@ __all__ = [
 ]
 
 RETRY_AFTER_SECONDS = 60
+# The rule simulator replays today (UTC) and the 29 days before: the rollup's only reader
+# (the publishers' stats and statements read the events), so that is all it keeps.
+SIMULATION_DAYS = 30
 
 
 class RollupPreparing(ApplicationError):
@@ -157,3 +172,50 @@ def rollup_stale_titles() -> dict[str, int]:
                 rebuild_queued_at=None
             )
     return {"rebuilt": rebuilt}
+
+
+def prune_before(now: datetime) -> date:
+    """The first day the rollup keeps: the simulator's first day, and the day before it
+    (a simulation begun before midnight UTC may still be reading it)."""
+    return now.astimezone(UTC).date() - timedelta(days=SIMULATION_DAYS)
+
+
+# What is pruned, each by its day: the counts, the reader-days, then the readers whose
+# last read is older (the simulator skips them: `last_day >= its first day`).
+PRUNED = (
+    ("rollup_counts", ReadRollupCount, "day"),
+    ("rollup_days", ReadRollupDay, "day"),
+    ("rollup_readers", ReadRollupReader, "last_day"),
+)
+
+
+def prune_chunks(*, now: datetime, chunk_size: int) -> Iterator[tuple[str, int]]:
+    """Delete the rollup's rows of days before `prune_before(now)`, `chunk_size` at a time
+    by id (one pass over each table), each chunk in its own transaction under the rollup
+    lock (a fold or rebuild never sees half a chunk): (table, rows deleted) after each
+    commit. Killed midway, what is left of those days is only ever read again by a fold
+    that rewrites it (a late read in their month), never by a simulation; a rerun
+    deletes the rest. A fold may bring back a pruned day of the month it recomputes: the
+    next run takes it again."""
+    keep_from = prune_before(now)
+    for name, model, field in PRUNED:
+        old = model.objects.filter(**{f"{field}__lt": keep_from}).order_by("pk")
+        last = 0
+        while True:
+            with transaction.atomic(), connection.cursor() as cursor:
+                lock(cursor)
+                ids = list(old.filter(pk__gt=last).values_list("pk", flat=True)[:chunk_size])
+                if ids:
+                    deleted = model.objects.filter(pk__in=ids).delete()[0]
+            if not ids:
+                break
+            last = ids[-1]
+            yield name, deleted
+
+
+def prune(*, now: datetime | None = None, chunk_size: int) -> dict[str, int]:
+    """The meter prune's part for the rollup: rows deleted, by table."""
+    totals = {name: 0 for name, _, _ in PRUNED}
+    for name, rows in prune_chunks(now=now or timezone.now(), chunk_size=chunk_size):
+        totals[name] += rows
+    return totals
