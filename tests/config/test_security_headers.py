@@ -125,3 +125,34 @@ def test_checkout_forms_may_post_to_stripe_and_to_the_double_when_pointed_at_it(
     settings.STRIPE_API_BASE = "http://127.0.0.1:8420/"
     policy = _directives(client.get("/login/")["Content-Security-Policy"])
     assert policy["form-action"][-1] == "http://127.0.0.1:8420"
+
+
+def test_a_report_only_policy_is_sent_only_when_there_is_one(client: Client, settings: Any) -> None:
+    """The enforced policy is built once per answer; a report-only one only when one is
+    configured (django-csp would build an empty one for every answer)."""
+    answer = client.get("/login/")
+    assert "Content-Security-Policy" in answer
+    assert "Content-Security-Policy-Report-Only" not in answer
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {
+        "DIRECTIVES": {"default-src": ["'none'"], "report-uri": "/csp-report/"}
+    }
+    answer = client.get("/login/")
+    assert _directives(answer["Content-Security-Policy-Report-Only"])["report-uri"] == [
+        "/csp-report/"
+    ]
+    assert _directives(answer["Content-Security-Policy"])["default-src"] == ["'self'"]
+
+
+def test_a_nonce_asked_for_after_the_header_is_written_is_refused(settings: Any) -> None:
+    from csp.exceptions import CSPNonceError
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from config.security import CSPMiddleware
+
+    middleware = CSPMiddleware(lambda request: HttpResponse())
+    request = RequestFactory().get("/")
+    middleware.process_request(request)
+    middleware.process_response(request, HttpResponse())
+    with pytest.raises(CSPNonceError):
+        str(request.csp_nonce)  # type: ignore[attr-defined]
