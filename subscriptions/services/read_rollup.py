@@ -20,7 +20,7 @@ rollup_read_events`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from datetime import UTC, date, datetime, timedelta
 
 from django.apps import apps
@@ -189,7 +189,7 @@ PRUNED = (
 )
 
 
-def prune_chunks(*, now: datetime, chunk_size: int) -> Iterator[tuple[str, int]]:
+def prune_chunks(*, now: datetime, chunk_size: int) -> Generator[tuple[str, int], None, None]:
     """Delete the rollup's rows of days before `prune_before(now)`, `chunk_size` at a time
     by id (one pass over each table), each chunk in its own transaction under the rollup
     lock (a fold or rebuild never sees half a chunk): (table, rows deleted) after each
