@@ -22,6 +22,11 @@ Stand-ins (Stripe API paths): `POST/GET /v1/prices`, `POST/GET /v1/checkout/sess
   POST subscriptions/{id}/renew      the period ends: renew (charge) or, if it was
                                      canceled at period end, `customer.subscription.deleted`
   POST subscriptions/{id}/retry      retry the open invoice (recovery after a new card)
+  POST mirror                        {customers, subscriptions, invoices} — make objects
+                                     with the ids and state given (what our database
+                                     knows), skip those it has, send no webhook: the
+                                     double forgets all at exit, `stripe_double_setup`
+                                     gives it back what the site knows at each start
   POST reset                         {outbox?} — wipe everything; with outbox, keep the
                                      signed deliveries for the test instead of sending them
   POST outbox                        take the signed deliveries kept so far
@@ -78,9 +83,11 @@ def build_app(base_url: str) -> web.Application:
 
     send_later = webhooks.schedule_webhook
     outbox: list[dict[str, Any]] = []
-    mode = {"outbox": False}
+    mode = {"outbox": False, "quiet": False}
 
     def schedule_webhook(event: Any) -> None:
+        if mode["quiet"]:  # copying what the site already knows: nothing to tell it
+            return
         if not mode["outbox"]:
             send_later(event)
             return
@@ -175,6 +182,9 @@ def build_app(base_url: str) -> web.Application:
         sub = original_update(id, **data)
         if ends_trial_now and sub.status == "trialing":
             charge_period(sub, int(time.time()))
+        elif sub.status == "trialing" and data.get("trial_end") and getattr(sub, "_period", None):
+            # A trial moved later (or earlier): its period ends with it, as in Stripe.
+            sub._period = (sub._period[0], int(data["trial_end"]))
         if data.get("cancel_at_period_end") in (True, "true"):
             sub.cancel_at = sub.current_period_end
         elif data.get("cancel_at_period_end") in (False, "false"):
@@ -477,6 +487,111 @@ def build_app(base_url: str) -> web.Application:
         emit_updated(sub, before)
         return web.json_response(sub._export())
 
+    # --- giving a new double what the site knows ----------------------------------------
+    def made_with_id(cls: Any, object_id: str, make: Any) -> Any:
+        """`make()` a localstripe object under `object_id` (None: it exists already)."""
+        if not object_id.startswith(cls._id_prefix):
+            raise UserError(400, f"{object_id} is not a {cls.object} id")
+        if f"{cls.object}:{object_id}" in r.store:
+            return None
+        real_random_id = r.random_id
+
+        def once(n: int) -> str:  # the object's own id, then random ones for its parts
+            r.random_id = real_random_id
+            return object_id[len(cls._id_prefix) :]
+
+        r.random_id = once
+        try:
+            made = make()
+        finally:
+            r.random_id = real_random_id
+        assert made.id == object_id
+        return made
+
+    def mirror_customer(data: dict[str, Any]) -> bool:
+        customer = made_with_id(
+            r.Customer,
+            str(data["id"]),
+            lambda: r.Customer(email=data.get("email"), metadata=data.get("metadata") or {}),
+        )
+        if customer is None:
+            return False
+        set_card(customer.id, VISA)
+        return True
+
+    def mirror_subscription(data: dict[str, Any]) -> bool:
+        sub = made_with_id(
+            r.Subscription,
+            str(data["id"]),
+            lambda: r.Subscription(
+                customer=data["customer"],
+                items=[{"plan": data["price"]}],
+                metadata=data.get("metadata") or {},
+            ),
+        )
+        if sub is None:
+            return False
+        start, end = int(data["current_period_start"]), int(data["current_period_end"])
+        sub._period = (start, end)
+        sub.start_date = sub.created = start
+        sub.status = data["status"]
+        sub.trial_start = data.get("trial_start")
+        sub.trial_end = data.get("trial_end")
+        sub.cancel_at_period_end = bool(data.get("cancel_at_period_end"))
+        sub.cancel_at = end if sub.cancel_at_period_end else None
+        if sub.status == "canceled":
+            sub.canceled_at = sub.ended_at = end
+        customer = r.Customer._api_retrieve(sub.customer)
+        sub.default_payment_method = customer.invoice_settings.get("default_payment_method")
+        return True
+
+    def mirror_invoice(data: dict[str, Any]) -> bool:
+        """A paid invoice (its payment intent and charge), refunded as far as it was."""
+        if f"invoice:{data['id']}" in r.store:
+            return False
+        paid_at = int(data["paid_at"])
+        # The amount paid as a line of its own (the price may have changed since): a
+        # pending invoice item, which the invoice takes when it is made.
+        r.InvoiceItem(
+            customer=data["customer"], amount=int(data["amount"]), currency=data["currency"]
+        )
+        invoice = made_with_id(
+            r.Invoice,
+            str(data["id"]),
+            lambda: r.Invoice(
+                customer=data["customer"], subscription=data.get("subscription"), date=paid_at
+            ),
+        )
+        sub = r.Subscription._api_retrieve(invoice.subscription) if invoice.subscription else None
+        status = sub.status if sub else None
+        invoice._finalize()
+        r.Invoice._api_pay_invoice(invoice.id)
+        if invoice.status != "paid":
+            raise UserError(500, f"{invoice.id} could not be paid")
+        if sub is not None:  # an old invoice's payment does not make it active now
+            sub.status = status
+        invoice.status_transitions["paid_at"] = paid_at
+        if int(data.get("refunded") or 0):
+            r.Refund(payment_intent=invoice.payment_intent, amount=int(data["refunded"]))
+        return True
+
+    async def mirror(request: web.Request) -> web.Response:
+        data = await request.json()
+        made = {"customers": 0, "subscriptions": 0, "invoices": 0}
+        steps = (
+            ("customers", mirror_customer),
+            ("subscriptions", mirror_subscription),
+            ("invoices", mirror_invoice),
+        )
+        mode["quiet"] = True
+        try:
+            for bucket, make in steps:
+                for item in data.get(bucket) or []:
+                    made[bucket] += make(item)
+        finally:
+            mode["quiet"] = False
+        return web.json_response(made)
+
     async def reset(request: web.Request) -> web.Response:
         data = await data_of(request)
         r.store.clear()
@@ -508,6 +623,7 @@ def build_app(base_url: str) -> web.Application:
     app.router.add_post(test + "/subscriptions/{id}/end_trial", end_trial)
     app.router.add_post(test + "/subscriptions/{id}/renew", renew)
     app.router.add_post(test + "/subscriptions/{id}/retry", retry)
+    app.router.add_post(test + "/mirror", mirror)
     app.router.add_post(test + "/reset", reset)
     app.router.add_post(test + "/outbox", drain_outbox)
     return app
@@ -526,6 +642,21 @@ if __name__ == "__main__":
     main()
 
 
+def _post(api_base: str, path: str, data: dict[str, Any], *, api: bool = False) -> Any:
+    """POST JSON to the double; its JSON answer."""
+    import urllib.request
+
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if api:
+        headers["Authorization"] = "Bearer sk_test_masthead_local_double"
+    request = urllib.request.Request(
+        api_base + path, data=json.dumps(data).encode(), headers=headers, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
 def double_setup(
     *, api_base: str, webhook_url: str, secret: str, prices: list[dict[str, Any]]
 ) -> None:
@@ -534,30 +665,26 @@ def double_setup(
     Used by `manage.py stripe_double_setup` (make run); waits up to 15 s for the double.
     """
     import urllib.error
-    import urllib.request
-
-    def post(path: str, data: dict[str, Any], *, api: bool = False) -> None:
-        headers = {"Content-Type": "application/json"}
-        if api:
-            headers["Authorization"] = "Bearer sk_test_masthead_local_double"
-        request = urllib.request.Request(
-            api_base + path, data=json.dumps(data).encode(), headers=headers, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=5):
-                pass
-        except urllib.error.HTTPError as exc:
-            if exc.code != 409:  # 409: that price exists already
-                raise
 
     deadline = time.monotonic() + 15
     while True:
         try:
-            post("/_config/webhooks/masthead", {"url": webhook_url, "secret": secret})
+            _post(api_base, "/_config/webhooks/masthead", {"url": webhook_url, "secret": secret})
             break
         except (urllib.error.URLError, ConnectionError):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
     for price in prices:
-        post("/v1/prices", price, api=True)
+        try:
+            _post(api_base, "/v1/prices", price, api=True)
+        except urllib.error.HTTPError as exc:
+            if exc.code != 409:  # 409: that price exists already
+                raise
+
+
+def double_mirror(*, api_base: str, known: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    """Give a running double the customers, subscriptions and paid invoices our database
+    knows (`devtools.stripe_mirror`); those it has are skipped. How many it made."""
+    made: dict[str, int] = _post(api_base, "/_config/test/mirror", known)
+    return made

@@ -50,12 +50,23 @@ class ComplimentaryForm(ConfirmForm):
 
 
 class CancelForm(ConfirmForm):
+    """Now, or at the end of the paid period: that choice only for a subscription billed
+    in Stripe and not already set to end (`only_now`: why not, shown under the field)."""
+
     when = forms.ChoiceField(
         choices=[("period_end", "At the end of the paid period"), ("now", "Now")],
         widget=forms.RadioSelect,
         initial="period_end",
     )
     field_order = ["when", "reason", "key"]
+
+    def __init__(self, *args: Any, only_now: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if only_now:
+            field = self.fields["when"]
+            field.choices = [("now", "Now")]  # type: ignore[attr-defined]
+            field.initial = "now"
+            field.help_text = f"Not at the end of a period: {only_now}."
 
 
 class RefundForm(ConfirmForm):

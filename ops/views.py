@@ -197,6 +197,14 @@ def _why_not_cancel(story: timeline.Subscriber) -> str:
     return "nothing to cancel"
 
 
+def _why_not_at_period_end(story: timeline.Subscriber) -> str:
+    if not _billed(story):
+        return "not billed in Stripe, so there is no paid period to wait for"
+    if story.subscription.cancel_at_period_end:
+        return "it is already set to end with its period"
+    return ""
+
+
 def _why_not_refund(story: timeline.Subscriber) -> str:
     return "" if story.payments_left_to_refund > 0 else "no payment left to refund"
 
@@ -302,6 +310,8 @@ def _form(action: Action, story: timeline.Subscriber, data: Any = None) -> forms
     kwargs: dict[str, Any] = {}
     if action.form is forms.ResendEmailForm:
         kwargs["owed"] = timeline.owed_emails(user_id=story.subscription.user_id)
+    if action.form is forms.CancelForm:
+        kwargs["only_now"] = _why_not_at_period_end(story)
     if action.form is forms.RefundForm:
         kwargs["currency"] = story.payment_currency or settings.CURRENCY
         kwargs["left"] = story.payments_left_to_refund

@@ -176,6 +176,10 @@ def subscription_sync_from_stripe(
         # News of another (older, ended or abandoned) Stripe subscription of this reader:
         # it must not take over the row of the live one.
         return sub
+    if sub.status == S.COMPLIMENTARY and to not in LIVE_STATUSES:
+        # Complimentary access granted after Stripe stopped billing: an ended Stripe
+        # subscription has nothing to say about it (a resync, a late or replayed event).
+        return sub
     if to is None:
         to = sub.status  # incomplete/paused: link it, change no status
     return _apply(

@@ -193,3 +193,28 @@ def test_complimentary_is_refused_while_stripe_bills_the_reader(double, relay, o
     assert response.status_code == 400
     assert b"cancel the subscription first" in response.content
     assert state(sub) == before
+
+
+def test_resync_of_an_ended_stripe_subscription_keeps_complimentary_access(
+    double, relay, ops_user
+):
+    """A former subscriber granted complimentary access: their old Stripe subscription
+    (canceled there) has nothing to say about it, so a resync changes nothing."""
+    user, client = reader()
+    subscribe(double, relay, client)
+    sub = sub_of(user)
+    staff_actions.subscription_cancel_by_staff(
+        subscription_id=sub.pk, at_period_end=False, reason="left", actor_id=ops_user.pk, key="x1"
+    )
+    relay()
+    assert sub_of(user).status == "canceled"
+    until = (sub_of(user).updated_at + timedelta(days=30)).date()
+    staff_actions.complimentary_grant(
+        subscription_id=sub.pk, until=until, reason="press", actor_id=ops_user.pk, key="x2"
+    )
+    assert sub_of(user).status == "complimentary"
+    done = staff_actions.subscription_resync(
+        subscription_id=sub.pk, reason="check", actor_id=ops_user.pk, key="x3"
+    )
+    assert sub_of(user).status == "complimentary"
+    assert done.action.before == done.action.after

@@ -11,10 +11,14 @@ from subscriptions.models import Plan
 
 
 class Command(BaseCommand):
-    help = "Register our webhook and our Plans' Prices in the local Stripe double."
+    help = (
+        "Register our webhook and our Plans' Prices in the local Stripe double, and copy "
+        "into it the customers, subscriptions and paid invoices our database knows."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from devtools.stripe_double import double_setup
+        from devtools.stripe_double import double_mirror, double_setup
+        from devtools.stripe_mirror import billing_known_to_site
 
         if settings.STRIPE_SECRET_KEY or not settings.STRIPE_API_BASE:
             raise CommandError("Only for the local double: set STRIPE_API_BASE, no key.")
@@ -36,7 +40,12 @@ class Command(BaseCommand):
             secret=settings.STRIPE_WEBHOOK_SECRET,
             prices=prices,
         )
+        # The double starts empty: give it back the customers, subscriptions and paid
+        # invoices our database knows (the demo's, and any checkout of an earlier run).
+        made = double_mirror(api_base=settings.STRIPE_API_BASE, known=billing_known_to_site())
         self.stdout.write(
             f"Stripe double at {settings.STRIPE_API_BASE}: {len(prices)} prices, "
-            "webhooks to this site (TEST MODE)."
+            "webhooks to this site (TEST MODE); from our database, "
+            f"{made['customers']} customers, {made['subscriptions']} subscriptions, "
+            f"{made['invoices']} invoices copied."
         )
