@@ -64,6 +64,9 @@ def billing_known_to_site() -> dict[str, list[dict[str, Any]]]:
         if period is None or sub.user_id is None or sub.stripe_subscription_id is None:
             continue
         billed[sub.user_id] = sub.stripe_subscription_id
+        # Stripe's trial_end is whole seconds and stays after the trial; a trial of ours
+        # alone (a reader won back after it ran out) was never Stripe's.
+        stripe_trial = sub.trial_ends_at is not None and sub.trial_ends_at.microsecond == 0
         assert sub.plan is not None
         subscriptions.append(
             {
@@ -74,8 +77,8 @@ def billing_known_to_site() -> dict[str, list[dict[str, Any]]]:
                 "status": sub.status if sub.status in LIVE_STATUSES else "canceled",
                 "current_period_start": period[0],
                 "current_period_end": period[1],
-                "trial_start": _seconds(sub.trial_started_at if sub.trial_ends_at else None),
-                "trial_end": _seconds(sub.trial_ends_at),
+                "trial_start": _seconds(sub.trial_started_at if stripe_trial else None),
+                "trial_end": _seconds(sub.trial_ends_at if stripe_trial else None),
                 "cancel_at_period_end": sub.cancel_at_period_end,
                 "metadata": {"user_id": str(sub.user_id)},
             }

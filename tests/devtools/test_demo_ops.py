@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from subscriptions.models import Payment, StaffAction, Subscription
+from subscriptions.services import staff_actions
 from subscriptions.vocabulary import StaffActionKind
 from tests.devtools.test_demo_history import SIZES
 
@@ -183,6 +184,15 @@ def test_the_double_setup_mirrors_the_demo_once(demo_in_double):
     for payment in Payment.objects.all():
         invoice = demo_in_double.get(f"/v1/invoices/{payment.stripe_invoice_id}")
         assert (invoice["status"], invoice["amount_paid"]) == ("paid", payment.amount)
+    # Stripe says what we knew: a resync of any of them changes nothing.
+    ops = StaffAction.objects.model._meta.get_field("actor").related_model.objects.get(
+        email="ops@masthead.local"
+    )
+    for sub in billed:
+        done = staff_actions.subscription_resync(
+            subscription_id=sub.pk, reason="check", actor_id=ops.pk, key=f"resync-{sub.pk}"
+        )
+        assert done.action.before == done.action.after, sub.stripe_subscription_id
     # Run again (a second `make run` against a double still running): nothing new, and no
     # webhook was sent for what was only copied.
     out = StringIO()
