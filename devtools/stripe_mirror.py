@@ -41,7 +41,11 @@ def _period(sub: Subscription) -> tuple[int, int] | None:
         return int(start.timestamp()), int(end.timestamp())
     if sub.current_period_end is None:
         return None
-    step = relativedelta(years=1) if sub.plan.interval == PlanInterval.YEAR else relativedelta(months=1)
+    step = (
+        relativedelta(years=1)
+        if sub.plan.interval == PlanInterval.YEAR
+        else relativedelta(months=1)
+    )
     end = sub.current_period_end
     return int((end - step).timestamp()), int(end.timestamp())
 

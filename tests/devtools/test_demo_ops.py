@@ -12,6 +12,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -19,9 +20,6 @@ from subscriptions.models import Payment, StaffAction, Subscription
 from subscriptions.services import staff_actions
 from subscriptions.vocabulary import StaffActionKind
 from tests.devtools.test_demo_history import SIZES
-
-# The double's process (session-wide), shared with the Stripe tests.
-from tests.subscriptions.conftest import stripe_double_process  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -60,7 +58,7 @@ def demo_in_double(stripe_double_process, settings) -> Any:
 
 def kind_of(sub: Subscription) -> tuple[str, bool, bool, bool]:
     """What decides which actions apply: status, billed in Stripe, set to end, paid."""
-    paid = Payment.objects.filter(user_id=sub.user_id).exists()
+    paid = Payment.objects.filter(user=sub.user).exists()
     return (sub.status, bool(sub.stripe_subscription_id), sub.cancel_at_period_end, paid)
 
 
@@ -91,7 +89,10 @@ def perform(client: Any, sub: Subscription, action: str, **fields: str) -> Staff
     assert response.status_code == 302, (kind_of(sub), action, fields, response.status_code, errors)
     done = StaffAction.objects.get(key=key)
     assert done.action in KINDS[action] and done.subscription_id == sub.pk
-    assert done.reason == "trying the demo" and done.actor.email == "ops@masthead.local"
+    assert (
+        done.reason == "trying the demo"
+        and getattr(done.actor, "email", "") == "ops@masthead.local"
+    )
     return done
 
 
@@ -109,7 +110,9 @@ def test_every_offered_action_works_on_every_kind_of_demo_subscriber(demo_in_dou
         assert actions, kind
         touched: set[int] = set()
 
-        def target(action: str, subs: list[Subscription] = subs) -> Subscription:
+        def target(
+            action: str, subs: list[Subscription] = subs, touched: set[int] = touched
+        ) -> Subscription:
             """A subscriber of this kind no action touched yet if there is one, so that
             one action's effect (a cancel) does not decide whether the next applies."""
             fresh = [sub for sub in subs if sub.pk not in touched] or subs
@@ -123,7 +126,9 @@ def test_every_offered_action_works_on_every_kind_of_demo_subscriber(demo_in_dou
             page = client.get(f"/ops/subscribers/{sub.pk}/{action}/").content.decode()
             if action == "cancel":
                 for when in choices(page, "when"):
-                    perform(client, sub if when == "period_end" else target(action), action, when=when)
+                    perform(
+                        client, sub if when == "period_end" else target(action), action, when=when
+                    )
                     tried.append((kind, f"cancel {when}"))
                 continue
             fields = dict(FIELDS.get(action, {}))
@@ -180,14 +185,12 @@ def test_the_double_setup_mirrors_the_demo_once(demo_in_double):
         expected = sub.status if sub.status in ("trialing", "active", "past_due") else "canceled"
         assert remote["status"] == expected
         assert remote["cancel_at_period_end"] == sub.cancel_at_period_end
-        assert remote["plan"]["id"] == sub.plan.stripe_price_id
+        assert sub.plan is not None and remote["plan"]["id"] == sub.plan.stripe_price_id
     for payment in Payment.objects.all():
         invoice = demo_in_double.get(f"/v1/invoices/{payment.stripe_invoice_id}")
         assert (invoice["status"], invoice["amount_paid"]) == ("paid", payment.amount)
     # Stripe says what we knew: a resync of any of them changes nothing.
-    ops = StaffAction.objects.model._meta.get_field("actor").related_model.objects.get(
-        email="ops@masthead.local"
-    )
+    ops = get_user_model()._default_manager.get(email="ops@masthead.local")
     for sub in billed:
         done = staff_actions.subscription_resync(
             subscription_id=sub.pk, reason="check", actor_id=ops.pk, key=f"resync-{sub.pk}"

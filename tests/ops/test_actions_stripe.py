@@ -195,9 +195,7 @@ def test_complimentary_is_refused_while_stripe_bills_the_reader(double, relay, o
     assert state(sub) == before
 
 
-def test_resync_of_an_ended_stripe_subscription_keeps_complimentary_access(
-    double, relay, ops_user
-):
+def test_resync_of_an_ended_stripe_subscription_keeps_complimentary_access(double, relay, ops_user):
     """A former subscriber granted complimentary access: their old Stripe subscription
     (canceled there) has nothing to say about it, so a resync changes nothing."""
     user, client = reader()
