@@ -14,7 +14,9 @@ tests do:
 - billing: Stripe webhook events, stored and processed by `stripe_event_store()` /
   `stripe_event_process()` as the webhook task does. They are applied as hints (the way
   the product applies them when no Stripe client is configured), because the Stripe
-  double is not running while `load_demo` is and these subscriptions live only here;
+  double is not running while `load_demo` is. It gets them when it starts:
+  `stripe_double_setup` copies what these events left in our tables into it
+  (`devtools/stripe_mirror.py`), so ops actions on them work under `make run`;
 - trials ending, reminders, dunning, emails, statements: the jobs, by `jobs.run()`;
 - staff actions: `staff_actions.trial_extend()` / `complimentary_grant()` as the ops user.
 
@@ -725,7 +727,7 @@ def _add_months(at: datetime, months: int) -> datetime:
 def _quiet_side_effects() -> Iterator[None]:
     """While the past is written: emails to memory, tasks in-process, the paywall's read
     events straight to the database, billing treated as not configured (the events are
-    applied as hints: the Stripe double does not know these subscriptions), and a
+    applied as hints: the Stripe double is given them when it starts), and a
     private cache (entries stamped with past times would confuse a shared one)."""
     # Quiet: a line per in-process task, and the traceback of the webhook meant to fail.
     quiet = {"celery.app.trace": logging.WARNING, "subscriptions.services.stripe_events": 100}
