@@ -16,7 +16,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
-from subscriptions.models import Payment, StaffAction, Subscription
+from subscriptions.billing.stripe_client import stripe_client
+from subscriptions.models import BillingCustomer, Payment, StaffAction, Subscription
 from subscriptions.services import staff_actions
 from subscriptions.vocabulary import StaffActionKind
 from tests.devtools.test_demo_history import SIZES
@@ -189,6 +190,13 @@ def test_the_double_setup_mirrors_the_demo_once(demo_in_double):
     for payment in Payment.objects.all():
         invoice = demo_in_double.get(f"/v1/invoices/{payment.stripe_invoice_id}")
         assert (invoice["status"], invoice["amount_paid"]) == ("paid", payment.amount)
+    # "Manage billing" opens the portal for a demo customer.
+    customer = BillingCustomer.objects.filter(user__subscription__in=billed).first()
+    assert customer is not None
+    url = stripe_client().portal_session_create(
+        customer_id=customer.stripe_customer_id, return_url=SITE, idempotency_key="portal-demo"
+    )
+    assert url.startswith(demo_in_double.url)
     # Stripe says what we knew: a resync of any of them changes nothing.
     ops = get_user_model()._default_manager.get(email="ops@masthead.local")
     for sub in billed:
