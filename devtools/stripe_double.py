@@ -112,6 +112,16 @@ def build_app(base_url: str) -> web.Application:
             event.data["previous_attributes"] = previous
         schedule_webhook(event)
 
+    # A missing object in Stripe's words ("No such subscription: 'sub_…'"), not "Not Found":
+    # our error messages (a replay's, a resync's) pass it on to ops.
+    def retrieve(cls: Any, id: str) -> Any:
+        found = r.store.get(f"{cls.object}:{id}")
+        if found is None:
+            raise UserError(404, f"No such {cls.object}: '{id}'")
+        return found
+
+    r.StripeObject._api_retrieve = classmethod(retrieve)
+
     # Periods we set (trial, renewals) instead of localstripe's fixed start + 1 interval.
     original_period = r.SubscriptionItem._current_period
 

@@ -67,6 +67,7 @@ class CancelForm(ConfirmForm):
             field.choices = [("now", "Now")]  # type: ignore[attr-defined]
             field.initial = "now"
             field.help_text = f"Not at the end of a period: {only_now}."
+            field.error_messages["invalid_choice"] = f"Only now: {only_now}."
 
 
 class RefundForm(ConfirmForm):

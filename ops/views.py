@@ -199,7 +199,7 @@ def _why_not_cancel(story: timeline.Subscriber) -> str:
 
 def _why_not_at_period_end(story: timeline.Subscriber) -> str:
     if not _billed(story):
-        return "not billed in Stripe, so there is no paid period to wait for"
+        return "not billed in Stripe, so there is no billing period to wait for"
     if story.subscription.cancel_at_period_end:
         return "it is already set to end with its period"
     return ""

@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from subscriptions.billing.stripe_client import stripe_client
-from subscriptions.models import BillingCustomer, Payment, StaffAction, Subscription
+from subscriptions.models import BillingCustomer, Payment, StaffAction, StripeEvent, Subscription
 from subscriptions.services import staff_actions
 from subscriptions.vocabulary import StaffActionKind
 from tests.devtools.test_demo_history import SIZES
@@ -172,6 +172,7 @@ def test_the_cancel_form_offers_only_what_applies(demo_in_double, client):
         {"when": "period_end", "reason": "r", "key": "k-old-form"},
     )
     assert response.status_code == 400
+    assert b"Only now: not billed in Stripe, so there is no billing period" in response.content
     assert not StaffAction.objects.filter(key="k-old-form").exists()
     assert Subscription.objects.get(pk=local_trial.pk).status == "trialing"
 
@@ -211,3 +212,19 @@ def test_the_double_setup_mirrors_the_demo_once(demo_in_double):
     assert "0 customers, 0 subscriptions, 0 invoices copied" in out.getvalue()
     told = {delivery["type"].split(".")[0] for delivery in demo_in_double.take_deliveries()}
     assert told <= {"product", "plan"}  # our Prices (as ever), nothing of the copies
+
+
+def test_replaying_the_demo_failed_event_says_why_it_fails_again(demo_in_double, client):
+    """The demo's one failed event names a subscription neither we nor Stripe know: the
+    replay is audited and fails again, saying what Stripe said (as real Stripe words it)."""
+    client.login(email="ops@masthead.local", password="masthead-ops")
+    event = StripeEvent.objects.get(status="failed")
+    response = client.post(
+        f"/ops/events/{event.stripe_id}/replay/", {"reason": "trying the demo", "key": "k-replay"}
+    )
+    assert response.status_code == 302
+    done = StaffAction.objects.get(key="k-replay")
+    assert done.action == StaffActionKind.WEBHOOK_REPLAYED and done.target == event.stripe_id
+    stripe_id = event.payload["data"]["object"]["id"]
+    assert done.after["status"] == "failed"
+    assert done.after["error"] == f"BillingObjectMissing: No such subscription: '{stripe_id}'"
