@@ -9,7 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from subscriptions.models import Subscription, SubscriptionStatus
-from subscriptions.selectors import entitlement_of
+from subscriptions.selectors import entitlement_of, grace_ends_at
 
 from .identity import identity_hash
 from .models import TrialClaim, User
@@ -48,10 +48,16 @@ def account_summary(*, user: User, now: datetime | None = None) -> dict[str, Any
             "status": sub.status if sub else SubscriptionStatus.NONE.value,
             "status_display": _status_in_words(sub, entitled=entitlement.entitled),
             "plan": sub.plan.code if sub and sub.plan else None,
+            "plan_name": sub.plan.name if sub and sub.plan else None,
             "trial_ends_at": sub.trial_ends_at if sub else None,
             "trial_days_left": trial_days_left(sub, now=now),
             "current_period_end": sub.current_period_end if sub else None,
             "cancel_at_period_end": sub.cancel_at_period_end if sub else False,
+            "grace_ends_at": (
+                grace_ends_at(sub, now=now)
+                if sub and sub.status == SubscriptionStatus.PAST_DUE
+                else None
+            ),
             "billed_by_stripe": bool(sub and sub.stripe_subscription_id),
             "can_subscribe": _can_subscribe(sub),
         },

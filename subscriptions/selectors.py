@@ -57,6 +57,12 @@ class StateFacts:
     complimentary_until: datetime | None = None
 
 
+def grace_ends_at(sub: SubscriptionFacts, *, now: datetime) -> datetime:
+    """When a past-due subscription's access ends: GRACE_PERIOD_DAYS after the first
+    failed payment (from now when the failure's time is unknown)."""
+    return (sub.past_due_since or now) + timedelta(days=settings.GRACE_PERIOD_DAYS)
+
+
 def entitlement_of(sub: SubscriptionFacts | None, *, now: datetime | None = None) -> Entitlement:
     """Pure: derived from the row's state and the clock, never stored.
 
@@ -71,10 +77,8 @@ def entitlement_of(sub: SubscriptionFacts | None, *, now: datetime | None = None
         return Entitlement(True, EntitlementReason.TRIAL, status)
     if status == S.ACTIVE:
         return Entitlement(True, EntitlementReason.SUBSCRIBER, status)
-    if status == S.PAST_DUE:
-        since = sub.past_due_since or now
-        if now < since + timedelta(days=settings.GRACE_PERIOD_DAYS):
-            return Entitlement(True, EntitlementReason.SUBSCRIBER, status)
+    if status == S.PAST_DUE and now < grace_ends_at(sub, now=now):
+        return Entitlement(True, EntitlementReason.SUBSCRIBER, status)
     if status == S.COMPLIMENTARY and (
         sub.complimentary_until is None or now < sub.complimentary_until
     ):

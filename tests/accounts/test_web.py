@@ -250,6 +250,55 @@ def test_account_page_once_subscribed_through_stripe_during_the_trial(client):
     assert "Cancel my free trial" not in html  # a Stripe trial is cancelled in the portal
 
 
+def test_account_page_names_the_plan_and_when_it_renews(client):
+    plan = PlanFactory(code="monthly", name="Monthly", amount=999)
+    user = UserFactory()
+    Subscription.objects.create(
+        user=user, status="active", plan=plan, current_period_end=NOW + timedelta(days=20)
+    )
+    client.force_login(user)
+    with time_machine.travel(NOW, tick=False):
+        html = client.get("/account/").content.decode()
+    assert '<td id="plan">Monthly</td>' in html  # the plan's name, not its code
+    assert "Next renewal" in html and "21 March 2026" in html
+
+
+def test_account_page_of_a_canceled_subscription_says_when_it_ended(client):
+    plan = PlanFactory(code="monthly", name="Monthly", amount=999)
+    user = UserFactory()
+    Subscription.objects.create(
+        user=user, status="canceled", plan=plan, current_period_end=NOW - timedelta(days=5)
+    )
+    client.force_login(user)
+    with time_machine.travel(NOW, tick=False):
+        html = client.get("/account/").content.decode()
+    assert "Next renewal" not in html  # it will not renew
+    assert "Ended 24 February 2026" in html
+
+
+def test_account_page_past_due_says_to_update_the_card_before_access_ends(client):
+    plan = PlanFactory(code="monthly", name="Monthly", amount=999)
+    user = UserFactory()
+    Subscription.objects.create(
+        user=user,
+        status="past_due",
+        plan=plan,
+        current_period_end=NOW - timedelta(days=2),
+        past_due_since=NOW - timedelta(days=2),
+        stripe_subscription_id="sub_overdue",
+    )
+    client.force_login(user)
+    with time_machine.travel(NOW, tick=False):
+        html = client.get("/account/").content.decode()
+    grace_end = (NOW - timedelta(days=2) + timedelta(days=settings.GRACE_PERIOD_DAYS)).strftime(
+        "%-d %B %Y"
+    )
+    assert "Your last payment did not go through" in html
+    assert f"update your card by {grace_end}" in html
+    assert "Manage billing" in html
+    assert "Next renewal" not in html  # the renewal date has passed unpaid
+
+
 def test_account_page_for_a_reader_without_a_subscription(client):
     client.force_login(UserFactory())
     html = client.get("/account/").content.decode()
