@@ -65,9 +65,14 @@ def test_search_page(client):
     assert client.get("/search/").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/a/missing/", "/t/missing/", "/topic/missing/"])
+@pytest.mark.parametrize("path", ["/a/missing/", "/t/missing/", "/topic/missing/", "/nowhere/"])
 def test_unknown_pages_404(client, path):
-    assert client.get(path).status_code == 404
+    response = client.get(path)
+    assert response.status_code == 404
+    html = response.content.decode()
+    # The site's own page, with its navigation and a way on; not a bare "Not Found".
+    assert "<h1>Page not found</h1>" in html
+    assert '<a href="/">' in html and 'href="/titles/"' in html
 
 
 @pytest.mark.parametrize("page", ["abc", "-1", "0", "99999"])
@@ -82,3 +87,13 @@ def test_healthz_and_readyz(client):
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.json()
     assert ready.json()["checks"]["database"] == "ok"
+
+
+def test_a_server_error_page_says_what_happened_and_links_home(rf):
+    from django.urls import get_resolver
+
+    page = get_resolver().resolve_error_handler(500)(rf.get("/a/some-article/"))
+    assert page.status_code == 500
+    html = page.content.decode()
+    assert "<h1>Something went wrong</h1>" in html
+    assert '<a href="/">front page</a>' in html
