@@ -97,3 +97,13 @@ def test_a_server_error_page_says_what_happened_and_links_home(rf):
     html = page.content.decode()
     assert "<h1>Something went wrong</h1>" in html
     assert '<a href="/">front page</a>' in html
+
+
+def test_a_pale_brand_colour_marks_the_title_but_never_colours_its_name(client):
+    """A title's brand colour (any #rrggbb a publisher picks, yellow too) is a mark beside
+    the name; the name keeps the site's readable colour."""
+    pub = PublicationFactory(name="Northgate Courier", brand_colour="#ada629")
+    article = ArticleFactory(publication=pub)
+    html = client.get(f"/a/{article.slug}/").content.decode()
+    assert 'style="color: #ada629"' not in html
+    assert 'class="title-mark" style="border-left-color: #ada629"' in html
