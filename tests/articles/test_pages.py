@@ -107,3 +107,13 @@ def test_a_pale_brand_colour_marks_the_title_but_never_colours_its_name(client):
     html = client.get(f"/a/{article.slug}/").content.decode()
     assert 'style="color: #ada629"' not in html
     assert 'class="title-mark" style="border-left-color: #ada629"' in html
+
+
+def test_the_lead_story_has_its_byline_and_subscribers_badge_like_the_others(client):
+    ArticleFactory(
+        title="The lead story", author="Jo Reporter", access_level="premium", news_value=100
+    )
+    html = client.get("/").content.decode()
+    lead = html.split('<article class="lead-story">', 1)[1].split("</article>", 1)[0]
+    assert "Jo Reporter" in lead
+    assert '<span class="badge">Subscribers</span>' in lead
