@@ -337,3 +337,13 @@ def test_two_simultaneous_submits_of_one_form_do_one_thing(ops_user, reader):
     assert sorted(outcomes) == ["already", "done"]
     assert Subscription.objects.get(pk=sub.pk).trial_ends_at == ends + timedelta(days=2)
     assert StaffAction.objects.count() == 1
+
+
+def test_the_form_states_the_trial_end_only_while_in_a_trial(ops_client, trial):
+    page = ops_client.get(url(trial, "cancel")).content.decode()
+    assert "Now: <strong>Free trial</strong>, trial ends" in page
+    Subscription.objects.filter(pk=trial.pk).update(
+        status="past_due", past_due_since=timezone.now()
+    )
+    page = ops_client.get(url(trial, "cancel")).content.decode()
+    assert "Now: <strong>Payment overdue</strong>." in page  # an old trial's end is no news
