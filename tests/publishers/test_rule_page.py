@@ -34,11 +34,11 @@ def test_a_title_with_no_rule_of_its_own_shows_the_resolved_values_and_their_sou
         page(side_a, f"/publisher/{side_a.publisher.slug}/titles/{side_a.title.slug}/rule/")
     )
     assert "inherit" not in line
-    assert 'level <strong>metered</strong> <span class="source">(site default)</span>' in line
+    assert 'level <strong>Metered</strong> <span class="source">(site default)</span>' in line
     assert 'cap <strong>3</strong> <span class="source">(publisher default)</span>' in line
     assert 'paragraphs <strong>2</strong> <span class="source">(site default)</span>' in line
     home = page(side_a, f"/publisher/{side_a.publisher.slug}/")
-    assert 'metered <span class="source">(site default)</span>' in home
+    assert 'Metered <span class="source">(site default)</span>' in home
 
 
 def test_a_titles_own_value_says_so(side_a):
@@ -46,7 +46,7 @@ def test_a_titles_own_value_says_so(side_a):
     line = live_line(
         page(side_a, f"/publisher/{side_a.publisher.slug}/titles/{side_a.title.slug}/rule/")
     )
-    assert 'level <strong>premium</strong> <span class="source">(this title)</span>' in line
+    assert 'level <strong>Subscribers only</strong> <span class="source">(this title)</span>' in line
     assert 'cap <strong>none</strong> <span class="source">(none set)</span>' in line
 
 
@@ -56,5 +56,14 @@ def test_the_publisher_default_page_resolves_over_the_site_rule(side_a, settings
     AccessRule.objects.create(scope="publisher", publisher=side_a.publisher, preview_paragraphs=4)
     line = live_line(page(side_a, f"/publisher/{side_a.publisher.slug}/rule/"))
     assert "inherit" not in line
-    assert 'level <strong>registered</strong> <span class="source">(site default)</span>' in line
+    assert 'level <strong>Registered readers</strong> <span class="source">(site default)</span>' in line
     assert 'paragraphs <strong>4</strong> <span class="source">(publisher default)</span>' in line
+
+
+def test_the_portal_names_levels_as_the_rule_form_does():
+    from django.template import Context, Template
+
+    rendered = Template(
+        "{% load portal %}{{ a|level_label }}|{{ b|level_label }}|{{ c|level_label }}"
+    ).render(Context({"a": "premium", "b": "registered", "c": "inherit"}))
+    assert rendered == "Subscribers only|Registered readers|inherit"
