@@ -114,7 +114,11 @@ def assert_answered_alike_and_owner_told(client, response, variant, before):
     after asking for a verification email, and the address's owner is emailed instead."""
     assert response.status_code == 302
     assert response["Location"] == "/accounts/confirm-email/"
-    assert "already" not in client.get(response["Location"]).content.decode().lower()
+    page = client.get(response["Location"]).content.decode()
+    assert "already" not in page.lower()
+    # The site's own page in its own words, with a way on.
+    assert "<h1>Check your inbox</h1>" in page
+    assert 'href="/login/"' in page
     assert (User.objects.count(), Subscription.objects.count()) == before
     told = [m for m in mail.outbox if m.to == [variant.lower()]]
     assert len(told) == 1
