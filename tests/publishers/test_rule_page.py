@@ -46,7 +46,9 @@ def test_a_titles_own_value_says_so(side_a):
     line = live_line(
         page(side_a, f"/publisher/{side_a.publisher.slug}/titles/{side_a.title.slug}/rule/")
     )
-    assert 'level <strong>Subscribers only</strong> <span class="source">(this title)</span>' in line
+    assert (
+        'level <strong>Subscribers only</strong> <span class="source">(this title)</span>' in line
+    )
     assert 'cap <strong>none</strong> <span class="source">(none set)</span>' in line
 
 
@@ -56,7 +58,10 @@ def test_the_publisher_default_page_resolves_over_the_site_rule(side_a, settings
     AccessRule.objects.create(scope="publisher", publisher=side_a.publisher, preview_paragraphs=4)
     line = live_line(page(side_a, f"/publisher/{side_a.publisher.slug}/rule/"))
     assert "inherit" not in line
-    assert 'level <strong>Registered readers</strong> <span class="source">(site default)</span>' in line
+    assert (
+        'level <strong>Registered readers</strong> <span class="source">(site default)</span>'
+        in line
+    )
     assert 'paragraphs <strong>4</strong> <span class="source">(publisher default)</span>' in line
 
 

@@ -154,3 +154,27 @@ def test_a_statements_title_lines_split_by_each_titles_qualified_reads(side_a):
         )
     )
     assert lines == {"Alpha Times": ("3", "6.00 GBP"), "Alpha Weekly": ("1", "2.00 GBP")}
+
+
+def test_a_publisher_without_titles_is_told_so_not_shown_an_empty_table():
+    from articles.models import PublisherStaff
+    from tests.factories import PublisherFactory, UserFactory
+
+    publisher = PublisherFactory(name="New Press", slug="new-press")
+    admin = UserFactory(email="admin@new.example")
+    PublisherStaff.objects.create(user=admin, publisher=publisher, role="admin")
+    client = Client()
+    client.force_login(admin)
+    html = client.get("/publisher/new-press/stats/").content.decode()
+    assert "This publisher has no titles yet." in html
+
+
+def test_the_top_articles_say_what_their_numbers_count(side_a):
+    reads(side_a, 10, granted=3, walled=0)
+    client = Client()
+    client.force_login(side_a.admin)
+    html = client.get(
+        f"/publisher/{side_a.publisher.slug}/titles/{side_a.title.slug}/stats/",
+        {"start": "2026-11-01", "end": "2026-11-30"},
+    ).content.decode()
+    assert "</a> — 3 reads</li>" in html
