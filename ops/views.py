@@ -88,7 +88,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "dunning": metrics.failed_payments(period),
         "health": metrics.operations_health(job_names=jobs.JOBS),
         "trend": trend,
-        "trend_rows": list(zip(trend["days"], trend["mrr"], trend["paying"], strict=True)),
+        # The day-by-day numbers of both trend charts: MRR, paying, and each charted state.
+        "trend_states": [label for _, label in TREND_STATES],
+        "trend_rows": [
+            (day, mrr, paying, [trend["states"].get(key, [])[i] for key, _ in TREND_STATES])
+            for i, (day, mrr, paying) in enumerate(
+                zip(trend["days"], trend["mrr"], trend["paying"], strict=True)
+            )
+        ],
         "mrr_chart": charts.line_chart(
             f"MRR by day ({currency.upper()})", day_labels, [("MRR", trend["mrr"])], fmt=money
         ),

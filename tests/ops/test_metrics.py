@@ -237,6 +237,11 @@ def test_dashboard_shows_the_figures_and_explains_them(ops_client, november):
     # The MRR charts are titled with the currency and write money on their axes.
     assert "MRR by day (GBP)" in html and "MRR movements (GBP)" in html
     assert "70.00</text>" in html or "70.00</title>" in html
+    # Each chart says what it shows where a sighted reader looks: under it.
+    assert html.count("<figcaption>") == 5
+    assert "<figcaption>Trials that went on to pay, by week of sign-up.</figcaption>" in html
+    # The states-by-day chart's numbers are in the day-by-day table too.
+    assert '<th class="num">Trialing</th><th class="num">Active</th>' in html
     assert "cdn" not in html.lower()
     csv = ops_client.get("/ops/metrics.csv", {"from": "2026-11-29", "to": "2026-11-30"})
     lines = csv.content.decode().splitlines()
