@@ -113,6 +113,8 @@ def account(request: HttpRequest) -> HttpResponse:
         {
             "summary": summary,
             "subscription": summary["subscription"],
+            # Staff signing in land here: the way on to where they work.
+            "publisher_staff": user.publisher_memberships.exists(),
             "plans": [
                 {
                     "code": plan.code,

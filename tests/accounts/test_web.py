@@ -543,3 +543,28 @@ def test_reset_pages_offer_links_that_go_somewhere_not_a_bare_contact_us(client)
     assert "contact us" not in page.lower()
     assert "Check your inbox" in page
     assert f'href="{reverse("account_reset_password")}"' in page
+
+
+def test_staff_signing_in_find_their_way_to_the_portal_and_the_dashboard(client):
+    from articles.models import PublisherStaff
+    from tests.factories import PublisherFactory
+    from tests.ops.conftest import ensure_ops_group
+
+    reader = UserFactory()
+    client.force_login(reader)
+    html = client.get("/account/").content.decode()
+    assert "Your work" not in html and 'href="/publisher/"' not in html
+
+    editor = UserFactory()
+    PublisherStaff.objects.create(user=editor, publisher=PublisherFactory(), role="editor")
+    client.force_login(editor)
+    html = client.get("/account/").content.decode()
+    assert '<a href="/publisher/">Publisher portal</a>' in html
+    assert 'href="/ops/"' not in html
+
+    ops = UserFactory()
+    ops.groups.add(ensure_ops_group())
+    client.force_login(ops)
+    html = client.get("/account/").content.decode()
+    assert '<a href="/ops/">Operations dashboard</a>' in html
+    assert 'href="/publisher/"' not in html
