@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.exceptions import ApplicationError
+from config.links import on_site_path
 from subscriptions.models import Plan
 from subscriptions.money import format_money
 from subscriptions.services.trials import trial_cancel
@@ -115,6 +116,8 @@ def account(request: HttpRequest) -> HttpResponse:
             "subscription": summary["subscription"],
             # Staff signing in land here: the way on to where they work.
             "publisher_staff": user.publisher_memberships.exists(),
+            # The wall's "See the plans" names the article; the plan forms carry it on.
+            "next": on_site_path(request.GET.get("next")),
             "plans": [
                 {
                     "code": plan.code,

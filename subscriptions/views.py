@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from config.exceptions import ApplicationError
+from config.links import on_site_path
 
 from .billing.stripe_client import billing_is_test_mode
 from .readers import Reader
@@ -19,6 +20,9 @@ from .services.billing_errors import billing_error_for_reader
 from .services.checkout import checkout_return, checkout_start
 from .services.customers import portal_start
 from .vocabulary import CheckoutReturn
+
+# The session's note of the page a reader started Checkout from.
+AFTER_CHECKOUT = "billing_after_checkout"
 
 
 @login_required
@@ -38,7 +42,9 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
             context,
             status=error.status_code,
         )
-    context.update(outcome=outcome, Outcome=CheckoutReturn)
+    context.update(
+        outcome=outcome, Outcome=CheckoutReturn, back_to=request.session.get(AFTER_CHECKOUT)
+    )
     return render(request, "subscriptions/checkout_success.html", context)
 
 
@@ -70,6 +76,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
     """The account page's plan forms: start Stripe Checkout."""
     user = cast(Reader, request.user)
     plan = request.POST.get("plan", "")
+    # Where the reader was (the wall's article): the thank-you page leads back there.
+    request.session[AFTER_CHECKOUT] = on_site_path(request.POST.get("next"))
     return _to_stripe(request, lambda: checkout_start(user=user, plan_code=plan))
 
 

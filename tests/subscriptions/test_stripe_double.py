@@ -454,3 +454,33 @@ def test_success_page_needs_the_reader_signed_in(double, client):
     response = client.get(f"/billing/success/?session_id={_open_session(api)}")
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
+
+
+def test_a_reader_sent_from_a_wall_is_offered_their_article_back_after_paying(double, relay):
+    """The wall's "See the plans" link names the article (/account/?next=…); the plan form
+    carries it through Checkout, and the thank-you page leads back to it."""
+    from django.test import Client
+
+    user, _ = reader()
+    web = Client()
+    web.force_login(user)
+    account = web.get("/account/", {"next": "/a/the-walled-story/"}).content.decode()
+    assert '<input type="hidden" name="next" value="/a/the-walled-story/">' in account
+    response = web.post("/billing/checkout/", {"plan": "monthly", "next": "/a/the-walled-story/"})
+    assert response.status_code == 303
+    session_id = response["Location"].rsplit("/", 1)[1]
+    double.hook(f"checkout/{session_id}/complete", {"card": VISA})
+    page = web.get(f"/billing/success/?session_id={session_id}").content.decode()
+    assert 'href="/a/the-walled-story/">Back to your article</a>' in page
+
+
+def test_a_next_pointing_off_the_site_is_ignored(double):
+    from django.test import Client
+
+    user, _ = reader()
+    web = Client()
+    web.force_login(user)
+    account = web.get("/account/", {"next": "https://evil.example/"}).content.decode()
+    assert "evil.example" not in account
+    web.post("/billing/checkout/", {"plan": "monthly", "next": "//evil.example/"})
+    assert "evil.example" not in web.get("/billing/success/").content.decode()
