@@ -10,8 +10,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import TrialClaim
+from accounts.models import TrialClaim, User
 from subscriptions.models import BillingCustomer, StripeEvent, Subscription
+from subscriptions.selectors import forget_cached_state
 from tests.factories import ArticleFactory
 from tests.subscriptions.stripe_double import point_at_double
 
@@ -181,8 +182,35 @@ def test_trial_reader_subscribes_through_checkout_and_is_not_charged_before_the_
     page.get_by_role("link", name="Go to your account").click()
     page.wait_for_url(live_server.url + "/account/")
     assert "you can read every article" in page.locator("#status").inner_text()
-    assert page.locator("#plan").inner_text() == "monthly"
+    assert page.locator("#plan").inner_text() == "Monthly"
     assert page.locator("#trial-days-left").inner_text().startswith("14 days left")
 
     page.goto(_article_url(live_server, article))
+    _assert_full_text(page)
+
+
+def test_a_reader_whose_trial_ended_subscribes_from_the_wall_and_is_led_back(
+    live_server, page, article, double
+):
+    email = "lapsed.reader@example.com"
+    _sign_up_through_the_wall(page, live_server, article, email)
+    Subscription.objects.filter(user__email=email).update(
+        status="expired", trial_ends_at=timezone.now() - timedelta(days=1)
+    )
+    forget_cached_state(user_id=User.objects.get(email=email).pk)
+
+    page.goto(_article_url(live_server, article))
+    wall = page.get_by_role("complementary")
+    assert wall.get_by_role("heading", name="Subscribe to read this article").is_visible()
+    wall.get_by_role("link", name="See the plans").click()
+    page.wait_for_url("**/account/?next=**")
+    page.get_by_role("button", name="Subscribe: Monthly").click()
+    page.wait_for_url(double.url + "/_config/test/checkout/**")
+    page.get_by_label("Card number").fill(VISA)
+    page.get_by_role("button", name="Subscribe").click()
+    page.wait_for_url(live_server.url + "/billing/success/?session_id=cs_test_*")
+    _relay_webhooks(double, live_server)
+
+    page.get_by_role("link", name="Back to your article").click()
+    page.wait_for_url(_article_url(live_server, article))
     _assert_full_text(page)
