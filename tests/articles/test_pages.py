@@ -19,6 +19,7 @@ def test_home_has_pitch_top_stories_picks_and_topics(client):
     assert pick.article.title.replace("'", "&#x27;") in html
     assert "Science" in html
     assert "<script src" not in html  # no JavaScript needed
+    assert '<link rel="icon" href="/static/masthead/favicon' in html  # no 404 per page
 
 
 def test_title_page_lists_its_stories(client):
