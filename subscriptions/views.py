@@ -50,7 +50,9 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
 
 def checkout_cancel(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "subscriptions/checkout_cancel.html", {"test_mode": billing_is_test_mode()}
+        request,
+        "subscriptions/checkout_cancel.html",
+        {"test_mode": billing_is_test_mode(), "back_to": request.session.get(AFTER_CHECKOUT)},
     )
 
 

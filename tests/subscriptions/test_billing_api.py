@@ -166,3 +166,13 @@ def test_web_checkout_unknown_plan_explains(client, reader):
     response = client.post("/billing/checkout/", {"plan": "nope"})
     assert response.status_code == 400
     assert b"Unknown plan." in response.content
+
+
+def test_checkout_cancel_page_leads_back_to_the_article_the_reader_came_from(client, reader):
+    client.force_login(reader)
+    client.post("/billing/checkout/", {"plan": "monthly", "next": "/a/the-walled-story/"})
+    html = client.get("/billing/cancel/").content.decode()
+    assert 'href="/a/the-walled-story/">Back to your article</a>' in html
+    client.post("/billing/checkout/", {"plan": "monthly", "next": "https://evil.example/"})
+    html = client.get("/billing/cancel/").content.decode()
+    assert "Back to your article" not in html and "evil.example" not in html
