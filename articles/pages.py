@@ -15,6 +15,10 @@ story, which is the body only when the decision grants it, else the preview and 
 The body is never part of the shell, so no cached fragment can carry hidden paragraphs
 into a walled answer (tests/paywall/test_page_cache.py).
 
+Snapshots are also keyed by the release (`release_fingerprint`: the project's templates
+and the static files' hashed names), so a deploy never serves a page the release before
+it rendered, naming stylesheets it no longer has.
+
 The story is rendered once per process, snapshot and everything its templates read (the
 decision, whether the body is granted, signed in or not, the page's path): a walled
 reader's story is keyed by a decision that does not grant, so it can only ever be another
@@ -23,12 +27,16 @@ walled reader's identical story, and a rule or article change retires it with th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache as once
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -43,7 +51,7 @@ from . import selectors
 from .content import body_blocks
 from .models import Article
 
-SNAPSHOT_KEY = "article-page:v3:{content}:{rules}:{slug}"  # v3: `stories`
+SNAPSHOT_KEY = "article-page:v3:{release}:{content}:{rules}:{slug}"  # v3: `stories`
 SNAPSHOT_SECONDS = 24 * 3600
 LOCAL_SNAPSHOTS = 512  # per process
 STORIES_PER_SNAPSHOT = 64  # per process: decisions x signed in or not x paths
@@ -73,15 +81,50 @@ class ArticleSnapshot:
         self.__dict__.update({**state, "stories": {}})
 
 
+def fingerprint(files: Iterable[Path], *, root: Path, manifest: str) -> str:
+    """A short digest of the files (by their path under `root` and their bytes) and the
+    static files' manifest."""
+    digest = hashlib.sha256(manifest.encode())
+    for path in sorted(files):
+        digest.update(b"\0" + path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@once
+def release_fingerprint() -> str:
+    """This release's templates (the project's own: those under BASE_DIR) and static files'
+    hashed names (the manifest, when the storage keeps one), once per process."""
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.template.utils import get_app_template_dirs
+
+    root = Path(settings.BASE_DIR).resolve()
+    engines: list[dict[str, Any]] = settings.TEMPLATES
+    dirs = {Path(d).resolve() for engine in engines for d in engine.get("DIRS", [])}
+    dirs |= {Path(d).resolve() for d in get_app_template_dirs("templates")}
+    installed = {"site-packages", "dist-packages"}  # a virtualenv may live under BASE_DIR
+    ours = [d for d in dirs if d.is_relative_to(root) and not installed & set(d.parts)]
+    files = {f for d in ours for f in d.rglob("*") if f.is_file()}
+    read_manifest = getattr(staticfiles_storage, "read_manifest", None)
+    return fingerprint(files, root=root, manifest=(read_manifest() if read_manifest else "") or "")
+
+
 _local: OrderedDict[str, ArticleSnapshot] = OrderedDict()
 _local_lock = threading.Lock()
 
 
+def snapshot_key(*, slug: str) -> str:
+    return SNAPSHOT_KEY.format(
+        release=release_fingerprint(),
+        content=selectors.content_version(),
+        rules=paywall.rules_version(),
+        slug=slug,
+    )
+
+
 def article_snapshot(*, slug: str) -> ArticleSnapshot:
     """Raises Article.DoesNotExist for an unknown slug. Warm: no SQL, no cache read."""
-    key = SNAPSHOT_KEY.format(
-        content=selectors.content_version(), rules=paywall.rules_version(), slug=slug
-    )
+    key = snapshot_key(slug=slug)
     with _local_lock:
         snapshot = _local.get(key)
         if snapshot is not None:

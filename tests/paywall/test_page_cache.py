@@ -46,11 +46,7 @@ def test_a_wall_after_a_granted_read_carries_no_hidden_text(settings, level):
 
 
 def _snapshot_key(article):
-    return pages.SNAPSHOT_KEY.format(
-        content=pages.selectors.content_version(),
-        rules=rules.current_version(),
-        slug=article.slug,
-    )
+    return pages.snapshot_key(slug=article.slug)
 
 
 def _stories(article):
