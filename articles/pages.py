@@ -49,6 +49,7 @@ from subscriptions import paywall
 
 from . import selectors
 from .content import body_blocks
+from .context_processors import offer
 from .models import Article
 
 SNAPSHOT_KEY = "article-page:v3:{release}:{content}:{rules}:{slug}"  # v3: `stories`
@@ -237,6 +238,7 @@ def render_page(*, request: HttpRequest, snapshot: ArticleSnapshot, read: Any) -
                 "decision": read.decision,
                 "user": {"is_authenticated": authenticated},
                 "request": {"path": request.path},
+                **offer(),
             }
         )
         if len(snapshot.stories) < STORIES_PER_SNAPSHOT:

@@ -324,6 +324,39 @@ def test_metered_readers_see_what_is_left_this_month():
     assert "You have 2 free articles left this month." in html
 
 
+def test_the_offer_says_the_trial_the_settings_give(settings):
+    """TRIAL_DAYS and TRIAL_REQUIRES_CARD, not a fixed "Fourteen days free, no card"."""
+    settings.TRIAL_DAYS, settings.TRIAL_REQUIRES_CARD = 7, True
+    article = ArticleFactory(access_level="premium", body=BODY)
+    wall = Client().get(f"/a/{article.slug}/").content.decode()
+    assert "Seven days free" in wall and "Fourteen" not in wall
+    assert "no card needed" not in wall
+    home = Client().get("/").content.decode()
+    assert ">Seven days free</a>" in home
+    signup = Client().get("/signup/").content.decode()
+    assert "<h1>Seven days free</h1>" in signup and "No card needed" not in signup
+
+
+def test_the_offer_words_its_days():
+    from articles.context_processors import trial_offer
+
+    assert trial_offer(14) == "Fourteen days free"
+    assert trial_offer(1) == "One day free"
+    assert trial_offer(30) == "30 days free"
+
+
+def test_a_rolling_meter_is_not_called_this_month(settings):
+    settings.METER_WINDOW, settings.METER_ROLLING_DAYS = "rolling", 30
+    client = Client()
+    notes = [
+        client.get(f"/a/{ArticleFactory(access_level='metered').slug}/").content.decode()
+        for _ in range(settings.METER_FREE_ARTICLES + 1)
+    ]
+    assert "You have 2 free articles left; each read counts for 30 days." in notes[0]
+    assert "You have read your free articles in the last 30 days." in notes[-1]
+    assert not any("this month" in html for html in notes)
+
+
 def test_the_flush_task_writes_buffered_events():
     from subscriptions.tasks import JOB_TASKS
 
