@@ -118,3 +118,25 @@ def test_the_lead_story_has_its_byline_and_subscribers_badge_like_the_others(cli
     lead = html.split('<article class="lead-story">', 1)[1].split("</article>", 1)[0]
     assert "Jo Reporter" in lead
     assert '<span class="badge">Subscribers</span>' in lead
+
+
+def test_an_article_premium_through_its_title_wears_the_badge_as_the_api_says(client):
+    """Cards badge the level a reader meets (the title's rule for an `inherit` article),
+    the same as the API's `access_level`, not the article's own field."""
+    from subscriptions.models import AccessRule
+
+    premium = ArticleFactory(title="Premium by its title", access_level="inherit", news_value=100)
+    AccessRule.objects.create(
+        scope="publication", publication=premium.publication, access_level="premium"
+    )
+    free = ArticleFactory(title="Free by override", access_level="free", news_value=90)
+    AccessRule.objects.create(
+        scope="publication", publication=free.publication, access_level="premium"
+    )
+    html = client.get("/").content.decode()
+    lead = html.split('<article class="lead-story">', 1)[1].split("</article>", 1)[0]
+    assert "Premium by its title" in lead and '<span class="badge">Subscribers</span>' in lead
+    card = html.split("Free by override", 1)[0].rsplit('<article class="card">', 1)[1]
+    assert "badge" not in card
+    api = client.get(f"/api/v1/articles/{premium.slug}/").json()
+    assert api["access"]["level"] == "premium"
