@@ -20,7 +20,9 @@ from django.conf import settings
 from rest_framework import status
 
 from config.exceptions import ApplicationError
-from config.parsers import json_loads_bounded
+from config.parsers import json_loads_bounded, json_storable
+
+from ..models import StripeEvent
 
 # The key the SDK gets when STRIPE_API_BASE points at the local double and no key is set.
 DOUBLE_API_KEY = "sk_test_masthead_local_double"
@@ -52,6 +54,12 @@ class WebhookSignatureError(Exception):
 class WebhookPayloadError(Exception):
     """The body is signed by Stripe but is not an event we can store."""
 
+
+# The event's keys are stored in columns of these widths (StripeEvent.stripe_id, .type).
+_EVENT_KEY_WIDTHS = {
+    "id": StripeEvent._meta.get_field("stripe_id").max_length or 0,
+    "type": StripeEvent._meta.get_field("type").max_length or 0,
+}
 
 # Stripe's `created` is Unix seconds; anything outside years 1970-9999 is not a time
 # (10**20 raised OverflowError, -10**15 ValueError when it became a datetime).
@@ -183,9 +191,18 @@ def verify_webhook(*, payload: bytes, signature: str, secret: str) -> dict[str, 
     except ValueError as exc:
         raise WebhookPayloadError(f"Not a Stripe event: {exc}") from exc
     if not isinstance(event, dict) or not all(
-        isinstance(event.get(k), str) for k in ("id", "type")
+        isinstance(event.get(k), str) and event[k] for k in ("id", "type")
     ):
         raise WebhookPayloadError("Not a Stripe event: `id` and `type` are required.")
+    for key, width in _EVENT_KEY_WIDTHS.items():
+        if len(event[key]) > width:
+            raise WebhookPayloadError(
+                f"Not a Stripe event: `{key}` is longer than {width} characters."
+            )
+    if not json_storable(text, event):
+        raise WebhookPayloadError(
+            "Not a Stripe event: it holds a NUL character or an unpaired surrogate."
+        )
     created = event.get("created")
     if type(created) is not int or not 0 < created <= _LATEST_TIMESTAMP:
         raise WebhookPayloadError("Not a Stripe event: `created` is not a timestamp.")

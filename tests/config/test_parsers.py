@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from config.parsers import MAX_JSON_DEPTH, JSONTooDeep, json_loads_bounded
+from config.parsers import (
+    MAX_JSON_DEPTH,
+    JSONTooDeep,
+    json_loads_bounded,
+    json_storable,
+    storable_text,
+)
 
 
 def nested(depth: int) -> str:
@@ -33,3 +39,26 @@ def test_many_brackets_shallow_parses_and_deep_among_many_is_refused() -> None:
     )
     with pytest.raises(JSONTooDeep):
         json_loads_bounded(deep_in_wide)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_constants_python_takes_but_json_has_not_are_refused(constant: str) -> None:
+    with pytest.raises(ValueError, match="is not JSON"):
+        json_loads_bounded('{"amount": %s}' % constant)
+
+
+@pytest.mark.parametrize(
+    ("text", "storable"),
+    [
+        (r'{"a": "plain"}', True),
+        (r'{"a": "\\u0000 is an escaped backslash"}', True),
+        (r'{"a": "\ud83d\ude00 a pair"}', True),
+        (r'{"a": "\u0000"}', False),
+        (r'{"a\u0000": 1}', False),
+        (r'{"a": ["\udc00"]}', False),
+        (r'{"a": [{"b": "\uD8FF"}]}', False),
+    ],
+)
+def test_json_storable_finds_nul_and_unpaired_surrogates_anywhere(text: str, storable: bool) -> None:
+    assert json_storable(text, json_loads_bounded(text)) is storable
+    assert storable_text(json.dumps(json_loads_bounded(text))) is True  # escaped again: fine

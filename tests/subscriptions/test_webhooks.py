@@ -299,6 +299,63 @@ def test_signed_event_with_an_impossible_created_is_400_and_not_stored(client, c
     assert not StripeEvent.objects.exists()
 
 
+def _storable_probe(field: str, value: str) -> bytes:
+    """A real event with `value` put in as JSON text: at the id, the type or deep inside."""
+    s = lifecycle()
+    evt = {**s.events[1], "id": "evt_probe_id", "type": "invoice.paid"}
+    evt["data"] = {"object": {**evt["data"]["object"], "metadata": {"note": "probe_note"}}}
+    marker = {"id": "evt_probe_id", "type": "invoice.paid", "note": "probe_note"}[field]
+    return _body(evt).replace(json.dumps(marker).encode(), value.encode(), 1)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "detail"),
+    [
+        # 101 characters: PostgreSQL refused the insert (value too long), a 500 that
+        # Stripe would have retried forever; SQLite stored it. Both now refuse it.
+        ("id", json.dumps("evt_" + "x" * 97), "`id` is longer than 100 characters"),
+        ("type", json.dumps("invoice." + "x" * 93), "`type` is longer than 100 characters"),
+        ("id", '""', "`id` and `type` are required"),
+        ("type", '""', "`id` and `type` are required"),
+        ("id", "7", "`id` and `type` are required"),
+        ("type", "null", "`id` and `type` are required"),
+        # Text PostgreSQL cannot store (a 500 there): NUL and an unpaired surrogate, in a
+        # value, in a key, in the id (the id's surrogate was a 500 on SQLite too).
+        ("note", r'"a\u0000b"', "a NUL character or an unpaired surrogate"),
+        ("note", r'{"k\u0000": 1}', "a NUL character or an unpaired surrogate"),
+        ("id", r'"evt_\u0000"', "a NUL character or an unpaired surrogate"),
+        ("note", r'"\ud800"', "a NUL character or an unpaired surrogate"),
+        ("note", r'"\uDFFF x"', "a NUL character or an unpaired surrogate"),
+        ("id", r'"\udfff"', "a NUL character or an unpaired surrogate"),
+        # Not JSON, though Python's parser takes it (SQLite's JSON check and jsonb refused).
+        ("note", "NaN", "Not a Stripe event"),
+        ("note", "-Infinity", "Not a Stripe event"),
+    ],
+)
+def test_signed_event_the_database_cannot_store_is_400_and_not_stored(
+    client, field, value, detail
+):
+    response = _post_signed(client, _storable_probe(field, value))
+    assert response.status_code == 400
+    assert response.json()["code"] == "payload_invalid"
+    assert detail in response.json()["detail"]
+    assert not StripeEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("id", json.dumps("evt_" + "x" * 96)),  # exactly 100: the column's width
+        ("note", r'"\ud83d\ude00 \\u0000"'),  # a surrogate pair, an escaped backslash
+        ("note", r'"caf\u00e9 \u2028"'),
+    ],
+)
+def test_signed_event_at_the_edges_of_storable_is_stored(client, field, value):
+    response = _post_signed(client, _storable_probe(field, value))
+    assert (response.status_code, response.json()) == (200, {"received": True})
+    assert StripeEvent.objects.count() == 1
+
+
 @pytest.mark.parametrize("depth", [5000, 100])
 def test_signed_deeply_nested_event_is_400_and_not_stored(client, depth):
     """5,000 levels raised RecursionError in json.loads: a 500 before. 100 levels parse,
