@@ -220,11 +220,13 @@ class CachedTokenAuthentication(TokenAuthentication):
     """knox's `Authorization: Token …`, warm with no SQL (see the module docstring)."""
 
     def authenticate_credentials(self, token: bytes) -> tuple[Any, AuthToken]:
+        # A token is printable ASCII (a prefix and hex). Anything else is refused before
+        # any lookup: a NUL was a DataError on PostgreSQL, a byte past ASCII (the header
+        # arrives as Latin-1) a UnicodeDecodeError in knox — both a 500.
+        text = token.decode("latin-1")
+        if not (text.isascii() and text.isprintable()):
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
         if knox_settings.AUTO_REFRESH:
-            return super().authenticate_credentials(token)
-        try:
-            text = token.decode("utf-8")
-        except UnicodeDecodeError:
             return super().authenticate_credentials(token)
         token_key = text[: CONSTANTS.TOKEN_KEY_LENGTH]
         found: dict[str, object] = {}

@@ -110,6 +110,27 @@ def test_me_with_a_dead_token_is_401(api_client):
     assert response["WWW-Authenticate"] == "Token"
 
 
+@pytest.mark.parametrize(
+    "token",
+    [
+        "\x00",  # a NUL: PostgreSQL refused the lookup (DataError), a 500
+        "a" * 14 + "\x00" + "a" * 49,
+        "\xfc",  # not UTF-8 (the header arrives as Latin-1): knox's decode raised, a 500
+        "\xe9" * 64,
+        "\x7f" * 64,
+    ],
+)
+@pytest.mark.parametrize("path", [ME, LOGOUT])
+def test_a_token_that_is_not_printable_ascii_is_401_invalid(api_client, token, path):
+    user = UserFactory()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    response = api_client.get(path) if path == ME else api_client.post(path)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid token.", "code": "authentication_failed"}
+    assert response["WWW-Authenticate"] == "Token"
+    assert user.auth_token_set.count() == 0
+
+
 def test_logout_without_credentials_is_401(api_client):
     response = api_client.post(LOGOUT)
     assert_error(response, 401)
