@@ -56,6 +56,9 @@ SNAPSHOT_KEY = "article-page:v3:{release}:{content}:{rules}:{slug}"  # v3: `stor
 SNAPSHOT_SECONDS = 24 * 3600
 LOCAL_SNAPSHOTS = 512  # per process
 STORIES_PER_SNAPSHOT = 64  # per process: decisions x signed in or not x paths
+# A slug wider than the column names no article (nor gets a cache key: 300 characters
+# were past memcached's 250, a CacheKeyWarning on every request).
+SLUG_WIDTH = Article._meta.get_field("slug").max_length or 0
 SLOT = re.compile(r"<!--slot:(\w+)-->")
 
 
@@ -125,6 +128,8 @@ def snapshot_key(*, slug: str) -> str:
 
 def article_snapshot(*, slug: str) -> ArticleSnapshot:
     """Raises Article.DoesNotExist for an unknown slug. Warm: no SQL, no cache read."""
+    if len(slug) > SLUG_WIDTH:
+        raise Article.DoesNotExist(slug)
     key = snapshot_key(slug=slug)
     with _local_lock:
         snapshot = _local.get(key)

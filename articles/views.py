@@ -11,6 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
+from config.parsers import storable_text
+
 from . import selectors
 from .models import Article, Publication, Topic
 from .pages import render_page
@@ -45,6 +47,10 @@ def topic(request: HttpRequest, slug: str) -> HttpResponse:
 @require_safe
 def search(request: HttpRequest) -> HttpResponse:
     q = (request.GET.get("q") or "").strip()[:200]
+    if not storable_text(q):  # the database cannot be asked about it
+        problem = "Search terms cannot contain a NUL character."
+        context = {"q": "", "page": None, "problem": problem}
+        return render(request, "articles/search.html", context, status=400)
     page = _page(request, selectors.article_list(q=q)) if q else None
     return render(request, "articles/search.html", {"q": q, "page": page})
 

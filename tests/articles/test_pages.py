@@ -66,7 +66,28 @@ def test_search_page(client):
     assert client.get("/search/").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/a/missing/", "/t/missing/", "/topic/missing/", "/nowhere/"])
+@pytest.mark.parametrize("q", ["light\x00house", "\x00", "lighthouse \x00"])
+def test_a_search_with_a_nul_is_400_and_says_why(client, q):
+    """A NUL reached the query: PostgreSQL refused it (DataError), a 500."""
+    ArticleFactory(title="Lighthouse keeper retires")
+    response = client.get("/search/", {"q": q})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Search terms cannot contain a NUL character." in html
+    assert "Lighthouse keeper retires" not in html
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/a/missing/",
+        "/t/missing/",
+        "/topic/missing/",
+        "/nowhere/",
+        "/a/" + "x" * 300 + "/",
+        "/a/x%00y/",
+    ],
+)
 def test_unknown_pages_404(client, path):
     response = client.get(path)
     assert response.status_code == 404
