@@ -16,6 +16,7 @@ from config.links import on_site_path
 
 from .billing.stripe_client import billing_is_test_mode
 from .readers import Reader
+from .serializers import CheckoutRequestSerializer
 from .services.billing_errors import billing_error_for_reader
 from .services.checkout import checkout_return, checkout_start
 from .services.customers import portal_start
@@ -77,7 +78,10 @@ def _to_stripe(request: HttpRequest, start: Callable[[], str]) -> HttpResponse:
 def checkout(request: HttpRequest) -> HttpResponse:
     """The account page's plan forms: start Stripe Checkout."""
     user = cast(Reader, request.user)
-    plan = request.POST.get("plan", "")
+    # The API's rule for a plan code: one that breaks it (a NUL, which PostgreSQL refuses
+    # in the lookup) names no plan, so the service answers "Unknown plan.".
+    form = CheckoutRequestSerializer(data=request.POST)
+    plan = form.validated_data["plan"] if form.is_valid() else ""
     # Where the reader was (the wall's article): the thank-you page leads back there.
     request.session[AFTER_CHECKOUT] = on_site_path(request.POST.get("next"))
     return _to_stripe(request, lambda: checkout_start(user=user, plan_code=plan))

@@ -161,9 +161,19 @@ def test_web_checkout_without_billing_explains(client, reader):
     assert b"billing is not configured" in response.content
 
 
-def test_web_checkout_unknown_plan_explains(client, reader):
+@pytest.mark.parametrize(
+    "plan",
+    [
+        "nope",
+        "month\x00ly",  # a NUL reached the plan lookup: PostgreSQL refused it, a 500
+        "m" * 500,
+        "",
+    ],
+)
+def test_web_checkout_unknown_plan_explains(client, reader, plan):
+    PlanFactory()
     client.force_login(reader)
-    response = client.post("/billing/checkout/", {"plan": "nope"})
+    response = client.post("/billing/checkout/", {"plan": plan})
     assert response.status_code == 400
     assert b"Unknown plan." in response.content
 
