@@ -4,11 +4,14 @@ identities and trial claims; subscriptions knows everything else about a subscri
 from __future__ import annotations
 
 from accounts.selectors import PARTIAL_EMAIL, readers_matching_email, trial_claim_of
+from config.parsers import storable_text
 from subscriptions import timeline
 
 
 def find_subscribers(*, query: str) -> list[timeline.Found]:
     q = query.strip()
+    if not storable_text(q):  # no one's email or Stripe id (and PostgreSQL refuses a NUL)
+        return []
     readers = {}
     if q and not q.startswith(("cus_", "sub_")):
         readers = {

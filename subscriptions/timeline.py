@@ -14,6 +14,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from config.parsers import storable_text
+
 from .billing.stripe_client import billing_is_test_mode
 from .models import (
     AuditEntry,
@@ -369,4 +371,6 @@ def webhook_events_needing_care(*, limit: int = 200) -> list[StripeEvent]:
 
 
 def webhook_event(*, event_id: str) -> StripeEvent | None:
+    if not storable_text(event_id):  # no stored id holds a NUL (PostgreSQL refuses one)
+        return None
     return StripeEvent.objects.filter(stripe_id=event_id[:100]).first()

@@ -300,6 +300,10 @@ def test_replay_a_failed_webhook_event(ops_client, settings):
     assert again.status_code == 400
     assert b"Only a failed or pending event" in again.content
     assert ops_client.get("/ops/events/evt_nope/replay/").status_code == 404
+    # A NUL reached the lookup: PostgreSQL refused it (DataError), a 500.
+    assert ops_client.get("/ops/events/evt_replay%00/replay/").status_code == 404
+    nul = ops_client.post("/ops/events/evt%00/replay/", {"reason": "r", "key": "k3"})
+    assert nul.status_code == 404
 
 
 @pytest.mark.skipif(

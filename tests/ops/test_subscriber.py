@@ -112,6 +112,15 @@ def test_search_by_stripe_ids_and_part_of_an_email(reader):
         assert find_subscribers(query=nothing) == []
 
 
+@pytest.mark.parametrize("query", ["foo\x00", "cus_foo\x00", "sub_\x00", "\x00"])
+def test_a_search_with_a_nul_finds_no_one(ops_client, reader, query):
+    """A NUL reached the lookups: PostgreSQL refused it (DataError), a 500."""
+    assert find_subscribers(query=query) == []
+    page = ops_client.get("/ops/search/", {"q": query})
+    assert page.status_code == 200
+    assert b"No subscriber matches" in page.content
+
+
 def test_a_deleted_account_is_found_by_its_stripe_subscription(reader):
     sub_id = reader.subscription.pk
     reader.delete()
