@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from articles.models import Article, Publication, Publisher, PublisherStaff, StaffRole
+from config.parsers import storable_text
 from subscriptions.models import AccessRule, RuleScope
 
 from .models import RULE_FIELDS, Invitation, RuleDraft, RuleVersion
@@ -297,6 +298,6 @@ def version_rows(*, publisher: Publisher, publication: Publication | None) -> li
 
 
 def invitation(*, token: str) -> Invitation | None:
-    if not token or len(token) > 64:
+    if not token or len(token) > 64 or not storable_text(token):  # a NUL: PostgreSQL refuses
         return None
     return Invitation.objects.select_related("publisher").filter(token=token).first()

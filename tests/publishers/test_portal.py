@@ -293,6 +293,9 @@ def test_invitations_expire_are_used_once_and_need_an_account(
     assert PublisherStaff.objects.get(user=reader).role == "editor"
     assert client.get(url).status_code == 410  # used
     assert Client().get("/publisher/invitations/not-a-token/").status_code == 404
+    # A NUL reached the lookup: PostgreSQL refused it (DataError), a 500.
+    assert Client().get("/publisher/invitations/not%00a-token/").status_code == 404
+    assert client.post(f"/publisher/invitations/{invitation.token}%00/").status_code == 404
     assert AuditEntry.objects.filter(action="staff.joined", publisher=side_a.publisher).exists()
 
 
