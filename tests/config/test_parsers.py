@@ -44,7 +44,7 @@ def test_many_brackets_shallow_parses_and_deep_among_many_is_refused() -> None:
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_constants_python_takes_but_json_has_not_are_refused(constant: str) -> None:
     with pytest.raises(ValueError, match="is not JSON"):
-        json_loads_bounded('{"amount": %s}' % constant)
+        json_loads_bounded(f'{{"amount": {constant}}}')
 
 
 @pytest.mark.parametrize(
@@ -59,6 +59,8 @@ def test_constants_python_takes_but_json_has_not_are_refused(constant: str) -> N
         (r'{"a": [{"b": "\uD8FF"}]}', False),
     ],
 )
-def test_json_storable_finds_nul_and_unpaired_surrogates_anywhere(text: str, storable: bool) -> None:
+def test_json_storable_finds_nul_and_unpaired_surrogates_anywhere(
+    text: str, storable: bool
+) -> None:
     assert json_storable(text, json_loads_bounded(text)) is storable
     assert storable_text(json.dumps(json_loads_bounded(text))) is True  # escaped again: fine

@@ -332,9 +332,7 @@ def _storable_probe(field: str, value: str) -> bytes:
         ("note", "-Infinity", "Not a Stripe event"),
     ],
 )
-def test_signed_event_the_database_cannot_store_is_400_and_not_stored(
-    client, field, value, detail
-):
+def test_signed_event_the_database_cannot_store_is_400_and_not_stored(client, field, value, detail):
     response = _post_signed(client, _storable_probe(field, value))
     assert response.status_code == 400
     assert response.json()["code"] == "payload_invalid"
