@@ -12,6 +12,7 @@ from django.db import transaction
 from django.forms import BaseForm, ValidationError
 from django.http import HttpRequest
 
+from config.parsers import storable_text
 from subscriptions import paywall
 
 from . import limits, services, tasks
@@ -20,9 +21,11 @@ from .models import User
 
 
 def attribution_slug(request: HttpRequest) -> str | None:
-    """The article slug the wall passed as `from` (query string or the form's field)."""
-    value = request.POST.get("from") or request.GET.get("from") or ""
-    return value.strip()[:200] or None
+    """The article slug the wall passed as `from` (query string or the form's field).
+    A hint, not an answer: one the database cannot be asked about (a NUL) names no
+    article, and is dropped rather than failing the sign-up."""
+    value = (request.POST.get("from") or request.GET.get("from") or "").strip()[:200]
+    return value if value and storable_text(value) else None
 
 
 class AccountAdapter(DefaultAccountAdapter):

@@ -82,6 +82,22 @@ def test_signup_honours_next_and_records_where_the_reader_came_from(client):
     assert claim.user == User.objects.get()
 
 
+@pytest.mark.parametrize("where", ["form", "query"])
+def test_signup_ignores_a_from_that_names_no_article(client, where):
+    """A NUL in `from` reached the lookups and the audit entry: PostgreSQL refused it
+    (DataError), a 500 that lost the sign-up. The hint names no article: ignored."""
+    ArticleFactory(slug="big-story")
+    bad = "big\x00story"
+    if where == "form":
+        response = signup(client, **{"from": bad})
+    else:
+        response = signup(client, query="?from=big%00story")
+    assert response.status_code == 302
+    claim = TrialClaim.objects.get()
+    assert (claim.user.email, claim.article, claim.article_slug) == ("ann@example.org", None, "")
+    assert Subscription.objects.get(user=claim.user).status == "trialing"
+
+
 def test_signup_ignores_an_unsafe_next(client):
     response = signup(client, next="https://evil.example/steal")
     assert response.status_code == 302
