@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .identity import validate_reader_email
+from .passwords import PASSWORD_MAX_LENGTH, PASSWORD_TOO_LONG
 
 # Django's MinimumLengthValidator default; tests/test_schema_contract.py keeps them equal.
 PASSWORD_MIN_LENGTH = 8
@@ -34,26 +35,26 @@ class CredentialsSerializer(serializers.Serializer[Any]):
         },
     )
     password = StrictCharField(
-        max_length=128,
+        max_length=PASSWORD_MAX_LENGTH,
         trim_whitespace=False,
         error_messages={
             "required": "Enter a password.",
             "blank": "Enter a password.",
             "invalid": "The password must be text.",
-            "max_length": "That password is too long (128 characters at most).",
+            "max_length": PASSWORD_TOO_LONG,
         },
     )
 
 
 class PasswordSerializer(serializers.Serializer[Any]):
     password = StrictCharField(
-        max_length=128,
+        max_length=PASSWORD_MAX_LENGTH,
         trim_whitespace=False,
         error_messages={
             "required": "Type your password to confirm.",
             "blank": "Type your password to confirm.",
             "invalid": "The password must be text.",
-            "max_length": "That password is too long (128 characters at most).",
+            "max_length": PASSWORD_TOO_LONG,
         },
     )
 
@@ -62,7 +63,7 @@ class PasswordSerializer(serializers.Serializer[Any]):
     {
         "type": "string",
         "minLength": PASSWORD_MIN_LENGTH,
-        "maxLength": 128,
+        "maxLength": PASSWORD_MAX_LENGTH,
         "pattern": "[^0-9]",
         "description": f"At least {PASSWORD_MIN_LENGTH} characters, not only digits; also "
         "refused (400 `weak_password`): a common password, or one too like the address.",
@@ -82,7 +83,9 @@ class SignupSerializer(CredentialsSerializer):
         self.fields["email"].validators.append(validate_reader_email)
         password = self.fields["password"]
         self.fields["password"] = NewPasswordField(
-            max_length=128, trim_whitespace=False, error_messages=password.error_messages
+            max_length=PASSWORD_MAX_LENGTH,
+            trim_whitespace=False,
+            error_messages=password.error_messages,
         )
         self.fields["from"] = StrictCharField(
             required=False,

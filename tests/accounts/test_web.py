@@ -114,6 +114,9 @@ def test_signup_ignores_an_unsafe_next(client):
         ({"password": "short"}, "too short"),
         ({"password": "password123"}, "too common"),
         ({"password": "83749201938475"}, "entirely numeric"),
+        # The API's sign-in takes 128 characters at most: the web took 5,000, and made an
+        # account the app could never sign in to.
+        ({"password": "correct horse " * 10}, "too long (128 characters at most)"),
     ],
 )
 def test_signup_form_says_what_is_wrong(client, fields, message):
@@ -497,6 +500,34 @@ def test_changing_the_password_on_the_web_revokes_api_tokens(client):
     assert response.status_code == 302
     assert api.get("/api/v1/me/").status_code == 401
     assert client.get("/account/").status_code == 200  # this browser stays signed in
+
+
+def test_a_new_password_past_the_apis_limit_is_refused_on_the_web_too(client):
+    """Every new password meets the sign-in's limit (128 characters), or no app could
+    sign in with it: the web's change and reset forms refused nothing before."""
+    from rest_framework.test import APIClient
+
+    user = UserFactory(email="ann@example.org", password=GOOD_PASSWORD)
+    client.force_login(user)
+    long = "a brand new passphrase " * 6  # 138 characters
+    response = client.post(
+        "/accounts/password/change/",
+        {"oldpassword": GOOD_PASSWORD, "password1": long, "password2": long},
+    )
+    assert response.status_code == 200
+    assert "too long (128 characters at most)" in response.content.decode()
+    user.refresh_from_db()
+    assert user.check_password(GOOD_PASSWORD)
+    just = long[:128]
+    response = client.post(
+        "/accounts/password/change/",
+        {"oldpassword": GOOD_PASSWORD, "password1": just, "password2": just},
+    )
+    assert response.status_code == 302
+    login = APIClient().post(
+        "/api/v1/auth/login/", {"email": "ann@example.org", "password": just}, format="json"
+    )
+    assert login.status_code == 200
 
 
 def test_allauths_own_signup_path_is_ours_too(client, django_capture_on_commit_callbacks):
