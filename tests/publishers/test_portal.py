@@ -86,6 +86,20 @@ def test_staff_of_another_publisher_get_404_for_its_pages_and_objects(side_a, si
     assert not RuleDraft.objects.exists() and not AuditEntry.objects.exists()
 
 
+@pytest.mark.parametrize("bad", ["\u00b2", "1\u00b9", "\u2460", "1.0", " 1", ""])
+def test_bulk_override_with_an_article_id_that_is_not_a_number_is_404(side_a, bad):
+    """An id like "²" passed str.isdigit(), then int() raised ValueError: a 500."""
+    client = signed_in(side_a.admin)
+    response = client.post(
+        f"/publisher/{side_a.publisher.slug}/articles/",
+        {"access_level": "premium", "articles": [side_a.articles[0].pk, bad]},
+    )
+    assert response.status_code == 404
+    side_a.articles[0].refresh_from_db()
+    assert side_a.articles[0].access_level == "inherit"
+    assert not AuditEntry.objects.exists()
+
+
 def test_every_page_renders_for_the_publishers_admin(side_a):
     client = signed_in(side_a.admin)
     RuleDraft.objects.create(
