@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views import defaults
@@ -16,13 +17,43 @@ def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> Json
     return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
 
 
+# Where every error is {detail, code}: the API, and the Stripe webhook.
+JSON_ERROR_PATHS = ("/api/", "/webhooks/")
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
-    """Django's 500 page, except under /api/: there every error is {detail, code}."""
-    if request.path.startswith("/api/"):
+    """Django's 500 page, except under /api/ and at the webhook: there every error is
+    {detail, code}."""
+    if request.path.startswith(JSON_ERROR_PATHS):
         return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
     return defaults.server_error(request)
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400 for a request it refuses as suspicious (a body past
+    DATA_UPLOAD_MAX_MEMORY_SIZE, more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS, a host not
+    allowed …): its page, except where every error is {detail, code}."""
+    if not request.path.startswith(JSON_ERROR_PATHS):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        detail = "The request body is too large."
+    elif isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        detail = "Too many fields."
+    else:
+        detail = "Bad request."
+    return JsonResponse({"detail": detail, "code": "bad_request"}, status=400)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 page, except where every error is {detail, code} (under /api/ but
+    outside /api/v1/, whose own catch-all answers, and at the webhook's folder)."""
+    if request.path.startswith(JSON_ERROR_PATHS):
+        return api_not_found(request)
+    return defaults.page_not_found(request, exception)
+
+
+handler400 = bad_request
+handler404 = page_not_found
 handler500 = server_error
 
 

@@ -144,6 +144,49 @@ def test_an_unexpected_api_error_is_a_500_in_the_detail_code_shape(rf):
     assert page["Content-Type"].startswith("text/html")
 
 
+BIG_BODY = {"data": b'{"k": "' + b"a" * 3_000_000 + b'"}', "content_type": "application/json"}
+MANY_FIELDS = {"QUERY_STRING": "&".join(f"k{i}=1" for i in range(1001))}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "request_kwargs", "detail", "page"),
+    [
+        # Past DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): Django's RequestDataTooBig.
+        ("post", "/api/v1/auth/login/", BIG_BODY, "The request body is too large.", "/login/"),
+        ("post", "/webhooks/stripe/", BIG_BODY, "The request body is too large.", "/login/"),
+        # Past DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000): Django's TooManyFieldsSent.
+        ("get", "/api/v1/articles/", MANY_FIELDS, "Too many fields.", "/search/"),
+    ],
+)
+def test_a_request_django_refuses_as_suspicious_is_a_json_400_on_the_api(
+    client, settings, method, path, request_kwargs, detail, page
+):
+    """Django's own 400 (a SuspiciousOperation) answered its HTML page under /api/ and at
+    the webhook, whose every other error is {detail, code}; a page keeps Django's."""
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_test"
+    client.raise_request_exception = False
+    response = getattr(client, method)(path, HTTP_STRIPE_SIGNATURE="t=1,v1=0", **request_kwargs)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": detail, "code": "bad_request"}
+    big_form = {"data": {"login": "a" * 3_000_000}}
+    html = getattr(client, method)(page, **(big_form if method == "post" else request_kwargs))
+    assert html.status_code == 400
+    assert html["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("path", ["/api/nope", "/api/v2/articles/", "/api/", "/webhooks/"])
+def test_unknown_paths_beside_the_api_are_json_404_too(client, path):
+    """Outside /api/v1/ (an unversioned or future path, the webhook's folder) Django's
+    HTML 404 page answered; a page keeps it."""
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+    page = client.get("/nope/")
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
+
+
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
 @pytest.mark.parametrize(
     "path",
