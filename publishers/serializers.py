@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
+from config.query import QuerySerializer
 from subscriptions.vocabulary import AccessLevel, ArticleAccess
 
 from .services import MAX_CAP, MAX_PREVIEW
@@ -122,18 +125,22 @@ class ArticleAccessSerializer(serializers.Serializer[Any]):
     )
 
 
-class StatsQuerySerializer(serializers.Serializer[Any]):
+class StatsQuerySerializer(QuerySerializer):
+    """The stats period, each bound given at most once: `to` defaults to today, `from` to
+    29 days before `to`; the rules hold for the period so made, whichever were given."""
+
     # `from` is a keyword: declared through the class namespace.
     locals()["from"] = serializers.DateField(required=False)
     to = serializers.DateField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        start, end = attrs.get("from"), attrs.get("to")
-        if start and end and start > end:
+        end = attrs.get("to") or timezone.now().date()
+        start = attrs.get("from") or end - timedelta(days=29)
+        if start > end:
             raise serializers.ValidationError("`from` must not be after `to`.", code="bad_period")
-        if start and end and (end - start).days > 366:
+        if (end - start).days > 366:
             raise serializers.ValidationError("The period is at most 366 days.", code="bad_period")
-        return attrs
+        return {"from": start, "to": end}
 
 
 class ConvertingArticleSerializer(serializers.Serializer[Any]):

@@ -4,6 +4,7 @@ isolation between two publishers on every endpoint."""
 from __future__ import annotations
 
 import pytest
+import time_machine
 from django.test import Client
 
 from publishers.models import RuleVersion
@@ -242,6 +243,40 @@ def test_stats_rejects_a_bad_period(side_a):
     assert client.get("/api/v1/publisher/stats/?from=2026-05-02&to=2026-05-01").status_code == 400
     assert client.get("/api/v1/publisher/stats/?from=yesterday").status_code == 400
     assert client.get("/api/v1/publisher/stats/?from=2024-01-01&to=2026-01-01").status_code == 400
+
+
+@time_machine.travel("2026-06-15 12:00Z", tick=False)
+@pytest.mark.parametrize(
+    ("query", "code", "detail"),
+    [
+        # Given twice: the last one was used silently, the API's rule is a 400.
+        ("from=2026-05-01&from=2026-06-01", "repeated", "from: Give this parameter once."),
+        ("to=2026-05-01&to=2026-06-01", "repeated", "to: Give this parameter once."),
+        # `from` alone reaching back years: the 366-day bound held only with both given.
+        ("from=2000-01-01", "bad_period", "The period is at most 366 days."),
+        ("from=0001-01-01", "bad_period", "The period is at most 366 days."),
+        # `from` alone after today (the default `to`).
+        ("from=2026-07-01", "bad_period", "`from` must not be after `to`."),
+    ],
+)
+def test_stats_period_rules_hold_whatever_is_given(side_a, query, code, detail):
+    response = api_as(side_a.admin).get(f"/api/v1/publisher/stats/?{query}")
+    assert response.status_code == 400
+    assert (response.json()["code"], response.json()["detail"]) == (code, detail)
+
+
+@time_machine.travel("2026-06-15 12:00Z", tick=False)
+@pytest.mark.parametrize(
+    ("query", "period"),
+    [
+        ("", ("2026-05-17", "2026-06-15")),
+        ("to=2020-02-01", ("2020-01-03", "2020-02-01")),
+        ("from=2025-06-14", ("2025-06-14", "2026-06-15")),
+    ],
+)
+def test_stats_period_defaults(side_a, query, period):
+    body = api_as(side_a.admin).get(f"/api/v1/publisher/stats/?{query}").json()
+    assert (body["from"], body["to"]) == period
 
 
 def test_token_auth_works_like_the_session(side_a):
