@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from subscriptions.vocabulary import AccessLevel, ArticleAccess
 
 from .services import MAX_CAP, MAX_PREVIEW
+from .stats import MAX_PERIOD_DAYS, BadPeriod, stats_period
 
 
 class RuleForm(forms.Form):
@@ -85,12 +87,18 @@ class PeriodForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
+        """`start` and `end` become the period shown, defaults included."""
         data = super().clean() or {}
-        start, end = data.get("start"), data.get("end")
-        if start and end and start > end:
-            raise forms.ValidationError("The start must not be after the end.")
-        if start and end and (end - start).days > 366:
-            raise forms.ValidationError("The period is at most 366 days.")
+        try:
+            data["start"], data["end"] = stats_period(
+                first=data.get("start"), last=data.get("end"), today=timezone.now().date()
+            )
+        except BadPeriod as bad:
+            raise forms.ValidationError(
+                "The start must not be after the end."
+                if bad.reversed
+                else f"The period is at most {MAX_PERIOD_DAYS} days."
+            ) from None
         return data
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -12,6 +11,7 @@ from config.query import QuerySerializer
 from subscriptions.vocabulary import AccessLevel, ArticleAccess
 
 from .services import MAX_CAP, MAX_PREVIEW
+from .stats import MAX_PERIOD_DAYS, BadPeriod, stats_period
 
 SOURCES = ["title", "publisher", "site", "none"]
 
@@ -134,13 +134,18 @@ class StatsQuerySerializer(QuerySerializer):
     to = serializers.DateField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        end = attrs.get("to") or timezone.now().date()
-        start = attrs.get("from") or end - timedelta(days=29)
-        if start > end:
-            raise serializers.ValidationError("`from` must not be after `to`.", code="bad_period")
-        if (end - start).days > 366:
-            raise serializers.ValidationError("The period is at most 366 days.", code="bad_period")
-        return {"from": start, "to": end}
+        try:
+            first, last = stats_period(
+                first=attrs.get("from"), last=attrs.get("to"), today=timezone.now().date()
+            )
+        except BadPeriod as bad:
+            message = (
+                "`from` must not be after `to`."
+                if bad.reversed
+                else f"The period is at most {MAX_PERIOD_DAYS} days."
+            )
+            raise serializers.ValidationError(message, code="bad_period") from None
+        return {"from": first, "to": last}
 
 
 class ConvertingArticleSerializer(serializers.Serializer[Any]):

@@ -23,6 +23,31 @@ from subscriptions.vocabulary import ConversionKind
 
 from .simulator import WALLS
 
+MAX_PERIOD_DAYS = 366
+DEFAULT_PERIOD_DAYS = 30
+
+
+class BadPeriod(ValueError):
+    """A stats period the pages and the API refuse; `reversed`: it starts after it ends
+    (else it is longer than MAX_PERIOD_DAYS). Each caller words it its own way."""
+
+    def __init__(self, *, reversed: bool) -> None:
+        super().__init__("reversed" if reversed else "too long")
+        self.reversed = reversed
+
+
+def stats_period(*, first: date | None, last: date | None, today: date) -> tuple[date, date]:
+    """The period stats cover: `last` defaults to today, `first` to the 30 days up to
+    `last`. The rules hold for the period so made, whichever bounds were given (a `first`
+    alone years back once counted every day since)."""
+    last = last or today
+    first = first or last - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    if first > last:
+        raise BadPeriod(reversed=True)
+    if (last - first).days > MAX_PERIOD_DAYS:
+        raise BadPeriod(reversed=False)
+    return first, last
+
 
 @dataclass
 class TitleStats:

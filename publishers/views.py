@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import csv
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from functools import wraps
 from typing import Any
 
@@ -418,13 +418,9 @@ TITLE_TABLES = ("days", "top_reads", "top_conversions")
 
 def _period(request: HttpRequest) -> tuple[PeriodForm, date, date]:
     form = PeriodForm(request.GET or None)
-    today = timezone.now().date()
-    start, end = today - timedelta(days=29), today
+    start, end = stats.stats_period(first=None, last=None, today=timezone.now().date())
     if form.is_valid():
-        end = form.cleaned_data.get("end") or end
-        start = form.cleaned_data.get("start") or end - timedelta(days=29)
-        if start > end:
-            start = end
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
     if not form.is_bound or form.is_valid():
         # The inputs show the period the page shows, defaults included.
         form = PeriodForm(initial={"start": start, "end": end})
@@ -560,6 +556,7 @@ def title_stats(request: HttpRequest, staff: PublisherStaff, title: str) -> Http
             top=top,
             converting=converting,
         ),
+        status=400 if form.is_bound and not form.is_valid() else 200,
     )
 
 

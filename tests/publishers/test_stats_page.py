@@ -45,6 +45,26 @@ def test_a_bad_period_keeps_what_was_typed_and_says_why(side_a):
     assert 'name="start" value="2026-11-30"' in html
 
 
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        # A start alone reaching back years: the 366-day bound held only with both given,
+        # and the page counted from year 1.
+        ({"start": "2000-01-01"}, "The period is at most 366 days."),
+        ({"start": "0001-01-01"}, "The period is at most 366 days."),
+        # A start alone after today (the default end): it was moved to the end silently.
+        ({"start": "2999-01-01"}, "The start must not be after the end."),
+    ],
+)
+@pytest.mark.parametrize("page", ["stats/", "titles/alpha-times/stats/"])
+def test_the_period_rules_hold_whatever_is_given(side_a, params, message, page):
+    client = Client()
+    client.force_login(side_a.admin)
+    response = client.get(f"/publisher/{side_a.publisher.slug}/{page}", params)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
 def test_the_daily_chart_adds_up_all_titles_with_the_numbers_beside_it(side_a):
     other = PublicationFactory(publisher=side_a.publisher, name="Alpha Weekly", slug="a-weekly")
     second = type(side_a)(
