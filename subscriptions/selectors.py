@@ -146,3 +146,12 @@ def reader_get(*, user_id: int) -> Reader | None:
     """The reader (the project's user model) with this id, if there is one."""
     reader: Reader | None = get_user_model()._default_manager.filter(pk=user_id).first()
     return reader
+
+
+def reader_by_reference(*, reference: str | None) -> Reader | None:
+    """The reader a Stripe object names by our id as text (`client_reference_id`,
+    `metadata.user_id`), if any. Decimal digits only: "²" is a digit to str.isdigit()
+    that int() refuses."""
+    if not reference or not reference.isdecimal():
+        return None
+    return reader_get(user_id=int(reference))

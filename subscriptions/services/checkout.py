@@ -24,7 +24,7 @@ from ..billing.stripe_client import (
 )
 from ..models import BillingCustomer, Plan, Subscription, SubscriptionStatus
 from ..readers import Reader
-from ..selectors import reader_get
+from ..selectors import reader_by_reference
 from ..vocabulary import AuditAction, AuditSource, CheckoutReturn
 from .card_trials import trial_abuse_check
 from .customers import billing_customer_ensure
@@ -99,7 +99,7 @@ def checkout_completed(
     """Link the Customer and the Stripe subscription to the reader of
     `client_reference_id`; then converge and refuse a second trial on a known card."""
     user_id = str(session.get("client_reference_id") or "")
-    user = reader_get(user_id=int(user_id)) if user_id.isdigit() else None
+    user = reader_by_reference(reference=user_id)
     if user is None:
         raise SubscriptionNotLinked(f"checkout session {session.get('id')} names no reader")
     customer_id = session.get("customer")

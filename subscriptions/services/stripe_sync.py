@@ -18,7 +18,7 @@ from ..billing.stripe_client import (
     subscription_price_id,
 )
 from ..models import LIVE_STATUSES, BillingCustomer, Plan, Subscription, SubscriptionStatus
-from ..selectors import reader_get
+from ..selectors import reader_by_reference
 from ..vocabulary import AuditAction, AuditSource
 from .transitions import subscription_for_user, transition
 
@@ -46,8 +46,9 @@ def _subscription_for_stripe(
         customer = BillingCustomer.objects.filter(stripe_customer_id=customer_id).first()
         if customer is not None and customer.user_id is not None:
             return subscription_for_user(user_id=customer.user_id)
-    if user_id and user_id.isdigit() and reader_get(user_id=int(user_id)) is not None:
-        return subscription_for_user(user_id=int(user_id))
+    reader = reader_by_reference(reference=user_id)
+    if reader is not None:
+        return subscription_for_user(user_id=reader.pk)
     return None
 
 

@@ -628,6 +628,22 @@ def test_unlinkable_event_fails_with_its_error_and_replays(deliver):
     assert (sub.status, sub.stripe_subscription_id) == ("active", "sub_stray")
 
 
+@pytest.mark.parametrize("reference", ["\u00b2", "1\u00b2", "\u2460"])
+def test_a_checkout_naming_no_reader_by_a_digit_int_refuses_fails_as_unlinked(deliver, reference):
+    """A `client_reference_id` like "²" passed str.isdigit(), then int() raised
+    ValueError: the event failed with a crash, not with what is wrong."""
+    UserFactory()
+    now = int(time.time())
+    session = checkout_session(
+        customer="cus_x", subscription="sub_x", client_reference_id=reference
+    )
+    (response,) = deliver(event("checkout.session.completed", session, created=now))
+    assert response.status_code == 200
+    stored = StripeEvent.objects.get()
+    assert stored.status == "failed"
+    assert "SubscriptionNotLinked" in stored.error
+
+
 def test_temporary_stripe_failure_asks_for_a_retry_and_keeps_the_error(deliver, settings):
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens: connection refused
     settings.STRIPE_SECRET_KEY = "sk_test_x"
