@@ -117,7 +117,14 @@ _local: OrderedDict[str, ArticleSnapshot] = OrderedDict()
 _local_lock = threading.Lock()
 
 
+LONG_SLUG = 96  # longer slugs are keyed by their digest: a key stays under 250 characters
+
+
 def snapshot_key(*, slug: str) -> str:
+    """The snapshot's key: the release, the stamps and the slug (its digest when long, so
+    that a 200-character slug's key is still one every cache takes)."""
+    if len(slug) > LONG_SLUG:
+        slug = "sha256-" + hashlib.sha256(slug.encode()).hexdigest()
     return SNAPSHOT_KEY.format(
         release=release_fingerprint(),
         content=selectors.content_version(),
