@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from accounts.urls import allauth_entrance_urlpatterns, entrance_urlpatterns
 from accounts.views import admin_login
 from config import health
+from subscriptions.webhooks.views import stripe_webhook
 
 
 @csrf_exempt  # it changes nothing: a write to a path no view takes is a JSON 404, not HTML
@@ -68,6 +69,8 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Stripe's deliveries come in bursts: resolved after three patterns, not forty.
+    path("webhooks/stripe/", stripe_webhook, name="stripe-webhook"),
     path("admin/login/", admin_login),  # the admin's sign-in, limited (accounts.limits)
     path("admin/", admin.site.urls),
     path("ops/", include("ops.urls")),

@@ -1,7 +1,6 @@
 from django.urls import path
 
 from . import views
-from .webhooks.views import stripe_webhook
 
 app_name = "subscriptions"
 
@@ -11,5 +10,4 @@ urlpatterns = [
     path("billing/checkout/", views.checkout, name="billing-checkout"),
     path("billing/portal/", views.portal, name="billing-portal"),
     path("billing/manage/", views.manage, name="billing-manage"),
-    path("webhooks/stripe/", stripe_webhook, name="stripe-webhook"),
 ]
