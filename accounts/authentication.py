@@ -210,10 +210,18 @@ def _token_rows(token_key: str, found: dict[str, object]) -> list[dict[str, Any]
 
 
 def token_changed(*, token_key: str) -> None:
-    """A token with this key was made, changed or revoked: its cached rows go stale."""
+    """A token with this key was made, changed or revoked: its cached rows go stale (and
+    its pointer to an account, which the next request sets again if the key lives)."""
     key = TOKEN_STAMP_KEY.format(token_key=token_key)
     versions.bump(key)
+    cache.delete(TOKEN_ACCOUNT_KEY.format(token_key=token_key))
     transaction.on_commit(lambda: versions.bump(key))
+
+
+def session_ended(*, session_key: str | None) -> None:
+    """Sign-out: the session's pointer to its account is dropped with the session."""
+    if session_key:
+        cache.delete(SESSION_ACCOUNT_KEY.format(session_key=session_key))
 
 
 class CachedTokenAuthentication(TokenAuthentication):

@@ -138,13 +138,15 @@ def test_an_ended_subscription_ends_access_on_the_next_request_through_the_point
     assert not _granted(client, premium.slug)
 
 
-def test_signing_out_ends_the_session_though_its_pointer_stays(premium):
+def test_signing_out_ends_the_session_and_its_pointer(premium):
     user = _subscriber()
     client = _session_client(user)
     assert _granted(client, premium.slug)
     assert _granted(client, premium.slug)
     old = client.cookies["sessionid"].value
+    assert cache.get(SESSION_ACCOUNT_KEY.format(session_key=old)) == user.pk
     client.post("/logout/")
+    assert cache.get(SESSION_ACCOUNT_KEY.format(session_key=old)) is None
     replay = Client()
     replay.cookies["sessionid"] = old
     assert not _granted(replay, premium.slug)
@@ -156,7 +158,10 @@ def test_a_revoked_token_is_refused_on_the_next_request_through_the_pointer(prem
     client = _token_client(user)
     assert _granted(client, premium.slug)
     assert _granted(client, premium.slug)
+    pointer = TOKEN_ACCOUNT_KEY.format(token_key=client.token_key)  # type: ignore[attr-defined]
+    assert cache.get(pointer) == user.pk
     assert client.post("/api/v1/auth/logout/").status_code == 204
+    assert cache.get(pointer) is None
     assert client.get(f"/api/v1/articles/{premium.slug}/").status_code == 401
 
 
