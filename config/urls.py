@@ -10,7 +10,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from accounts.urls import allauth_entrance_urlpatterns, entrance_urlpatterns
 from accounts.views import admin_login
 from config import health
-from subscriptions.webhooks.views import stripe_webhook
 
 
 @csrf_exempt  # it changes nothing: a write to a path no view takes is a JSON 404, not HTML
@@ -73,7 +72,7 @@ urlpatterns = [
     # they resolve before the admin's, the portal's and the accounts' forty-odd patterns
     # (no pattern of the catalogue's prefixes, "", titles/, t/, topic/, a/ and search/,
     # is anyone else's).
-    path("webhooks/stripe/", stripe_webhook, name="stripe-webhook"),
+    path("webhooks/", include("subscriptions.webhooks.urls")),
     path("", include("articles.urls")),
     path("api/v1/", include(api_v1)),
     path("admin/login/", admin_login),  # the admin's sign-in, limited (accounts.limits)
