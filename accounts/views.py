@@ -9,7 +9,6 @@ from allauth.account.adapter import get_adapter
 from allauth.account.views import LoginView as AllauthLoginView
 from allauth.account.views import SignupView as AllauthSignupView
 from allauth.core.ratelimit import respond_429
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -71,7 +70,6 @@ class SignupView(AllauthSignupView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["from_article"] = attribution_slug(self.request) or ""
-        context["trial_days"] = settings.TRIAL_DAYS
         return context
 
 
